@@ -1,0 +1,46 @@
+# nanochat — run `make help` for the targets.
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         ?= bin/nanochat
+DEMO_HOME   := testdata/demo/home
+
+.PHONY: help build demo test check lint fmt vet fuzz bench kernels clean
+
+help: ## show this help
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/nanochat (pure Go, no cgo needed)
+	$(GO) build -o $(BIN) ./cmd/nanochat
+
+demo: build ## chat once with the bundled demo model
+	$(BIN) chat --home $(DEMO_HOME) -p "What is 12 times 7?"
+
+test: ## run the tests
+	$(GO) test ./...
+
+check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) test ./...
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test -tags purego ./kernels/ ./model/
+	$(STATICCHECK) ./...
+
+lint: ## staticcheck only
+	$(STATICCHECK) ./...
+
+fmt: ## gofmt the tree
+	gofmt -w .
+
+fuzz: ## fuzz the checkpoint, pickle and tokenizer readers for a minute each
+	$(GO) test ./model/pickle -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+	$(GO) test ./model/checkpoint -run '^$$' -fuzz FuzzParse -fuzztime 60s
+	$(GO) test ./model/tokenizer -run '^$$' -fuzz FuzzEncodeDecode -fuzztime 60s
+	$(GO) test ./engine/calc -run '^$$' -fuzz FuzzEval -fuzztime 60s
+
+bench: build ## kernel micro-benchmarks and the d20-shape inference benchmark
+	$(GO) test ./kernels/ -run '^$$' -bench . -benchtime 20x
+	$(BIN) bench --shape d20
+
+clean: ## remove build outputs
+	rm -rf bin

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nanochat-go/nanochat/llm"
+)
+
+type chatFlags struct {
+	prompt   string
+	system   string
+	asJSON   bool
+	quiet    bool
+	settings llm.Settings
+}
+
+func addSamplingFlags(cmd *cobra.Command, s *llm.Settings) {
+	d := llm.DefaultSettings()
+	f := cmd.Flags()
+	f.Float64VarP(&s.Temperature, "temperature", "t", d.Temperature, "sampling temperature (0 = greedy)")
+	f.IntVarP(&s.TopK, "top-k", "k", d.TopK, "keep the k most likely tokens (0 = off)")
+	f.Float64Var(&s.TopP, "top-p", d.TopP, "nucleus sampling probability mass (1 = off)")
+	f.Uint64Var(&s.Seed, "seed", d.Seed, "random seed (same seed, same answer)")
+	f.IntVarP(&s.MaxTokens, "max-tokens", "m", d.MaxTokens, "most tokens to generate")
+}
+
+func newChatCmd(g *globals) *cobra.Command {
+	var cf chatFlags
+	cmd := &cobra.Command{
+		Use:   "chat [-p prompt]",
+		Short: "Answer one prompt (from -p or stdin), streamed to stdout",
+		Long: `Answer one prompt with the selected checkpoint, streaming the reply to stdout.
+The prompt comes from -p or, when -p is absent, from stdin. Base checkpoints
+have no chat template: the prompt is continued as plain text.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := (engineSettings{cf.settings}).validate(); err != nil {
+				return usageError{err}
+			}
+			prompt := cf.prompt
+			if !cmd.Flags().Changed("prompt") {
+				data, err := io.ReadAll(cmd.InOrStdin())
+				if err != nil {
+					return fmt.Errorf("read prompt from stdin: %w", err)
+				}
+				prompt = strings.TrimSpace(string(data))
+			}
+			if strings.TrimSpace(prompt) == "" {
+				return usageError{fmt.Errorf("empty prompt: pass -p \"…\" or pipe text on stdin")}
+			}
+			var progress io.Writer = cmd.ErrOrStderr()
+			if cf.quiet {
+				progress = nil
+			}
+			m, err := g.openLocal("", progress)
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			out := cmd.OutOrStdout()
+			tty := false
+			if f, ok := out.(*os.File); ok {
+				tty = isTerminal(f)
+			}
+			on := func(e llm.Event) {
+				if cf.asJSON {
+					return
+				}
+				if e.Text != "" {
+					fmt.Fprint(out, e.Text)
+				}
+				if e.Tool != nil && tty {
+					if e.Tool.OK {
+						fmt.Fprintf(out, "\x1b[2m[%s → %s]\x1b[0m", e.Tool.Expr, e.Tool.Result)
+					} else {
+						fmt.Fprintf(out, "\x1b[2m[%s → no result]\x1b[0m", e.Tool.Expr)
+					}
+				}
+			}
+			var rep llm.Reply
+			if m.Info().Chat {
+				msgs := []llm.Message{}
+				if cf.system != "" {
+					msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+				}
+				msgs = append(msgs, llm.Message{Role: "user", Content: prompt})
+				rep, err = m.Chat(ctx, msgs, cf.settings, on)
+			} else {
+				rep, err = m.Complete(ctx, prompt, cf.settings, on)
+			}
+			if err != nil && ctx.Err() == nil {
+				return err
+			}
+			if cf.asJSON {
+				return json.NewEncoder(out).Encode(chatJSON(m.Info(), prompt, cf.settings, rep))
+			}
+			fmt.Fprintln(out)
+			if !cf.quiet {
+				s := rep.Stats
+				fmt.Fprintf(cmd.ErrOrStderr(), "nanochat: %d prompt tokens (%d cached), %d generated, TTFT %v, %.1f tok/s\n",
+					s.PromptTokens, s.CachedTokens, s.Generated, s.TTFT.Round(1e5), s.TokensPerSec)
+			}
+			return ctx.Err()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&cf.prompt, "prompt", "p", "", "the prompt (default: read stdin)")
+	f.StringVar(&cf.system, "system", "", "system prompt (merged into the first user message, as nanochat does)")
+	f.BoolVar(&cf.asJSON, "json", false, "print one JSON object with the answer and stats")
+	f.BoolVarP(&cf.quiet, "quiet", "q", false, "no progress or stats on stderr")
+	addSamplingFlags(cmd, &cf.settings)
+	return cmd
+}
+
+type engineSettings struct{ llm.Settings }
+
+func (s engineSettings) validate() error {
+	switch {
+	case s.Temperature < 0:
+		return fmt.Errorf("--temperature %v: want ≥ 0", s.Temperature)
+	case s.TopK < 0:
+		return fmt.Errorf("--top-k %d: want ≥ 0", s.TopK)
+	case s.TopP <= 0 || s.TopP > 1:
+		return fmt.Errorf("--top-p %v: want 0 < p ≤ 1", s.TopP)
+	case s.MaxTokens <= 0:
+		return fmt.Errorf("--max-tokens %d: want > 0", s.MaxTokens)
+	}
+	return nil
+}
+
+func chatJSON(info llm.Info, prompt string, s llm.Settings, rep llm.Reply) map[string]any {
+	row := llm.Row{}
+	if len(rep.Rows) > 0 {
+		row = rep.Rows[0]
+	}
+	st := rep.Stats
+	return map[string]any{
+		"model": info.Name, "generation": info.Generation, "device": info.Device,
+		"prompt": prompt, "answer": row.Text, "parts": row.Parts, "raw": row.Raw, "finish": row.Finish,
+		"settings": s,
+		"stats": map[string]any{
+			"prompt_tokens": st.PromptTokens, "cached_tokens": st.CachedTokens, "generated_tokens": st.Generated,
+			"ttft_ms": float64(st.TTFT.Microseconds()) / 1000, "duration_ms": float64(st.Duration.Microseconds()) / 1000,
+			"tokens_per_sec": st.TokensPerSec, "prefill_tokens_per_sec": st.PrefillPerSec,
+		},
+	}
+}

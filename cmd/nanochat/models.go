@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/home"
+)
+
+type modelRow struct {
+	Name       string    `json:"name"`
+	Source     string    `json:"source"`
+	Tag        string    `json:"tag"`
+	Step       int       `json:"step"`
+	Generation string    `json:"generation,omitempty"`
+	Params     int64     `json:"params,omitempty"`
+	DTypes     string    `json:"dtypes,omitempty"`
+	Size       int64     `json:"size_bytes"`
+	Modified   time.Time `json:"modified"`
+	Path       string    `json:"path"`
+	Error      string    `json:"error,omitempty"`
+}
+
+func newModelsCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "List every checkpoint in the nanochat home",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := g.loadOptions()
+			if err != nil {
+				return err
+			}
+			cks, err := home.Scan(g.homeDir())
+			if err != nil {
+				return err
+			}
+			rows := make([]modelRow, 0, len(cks))
+			for _, c := range cks {
+				r := modelRow{Name: c.Name(), Source: c.Source, Tag: c.Tag, Step: c.Step, Size: c.Size, Modified: c.ModTime, Path: c.ModelPath}
+				if s, err := model.Describe(c.ModelPath, opts.Overrides); err != nil {
+					r.Error = err.Error()
+				} else {
+					r.Generation, r.Params, r.DTypes = s.Arch.Generation, s.Params, s.DTypes
+					if s.Meta.Step != nil {
+						r.Step = *s.Meta.Step
+					}
+				}
+				rows = append(rows, r)
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintf(out, "no checkpoints in %s (set --home or NANOCHAT_BASE_DIR)\n", g.homeDir())
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SOURCE\tTAG\tSTEP\tGEN\tPARAMS\tDTYPE\tSIZE\tMODIFIED")
+			for _, r := range rows {
+				if r.Error != "" {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\terror: %s\n", r.Source, r.Tag, r.Step, humanBytes(r.Size), r.Modified.Format("2006-01-02 15:04"), r.Error)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanBytes(r.Size), r.Modified.Format("2006-01-02 15:04"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fK", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

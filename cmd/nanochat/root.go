@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nanochat-go/nanochat/kernels"
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/home"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	home      string
+	source    string
+	tag       string
+	step      int
+	override  string
+	precision string
+	threads   int
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "nanochat",
+		Short: "Chat with, evaluate and serve nanochat checkpoints",
+		Long: `nanochat loads nanochat checkpoints (base, mid, sft, rl) straight from a
+nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if g.threads > 0 {
+				kernels.SetThreads(g.threads)
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.home, "home", "", "nanochat home (default $NANOCHAT_BASE_DIR or ~/.cache/nanochat)")
+	pf.StringVar(&g.source, "source", "sft", "checkpoint source: base, mid, sft or rl")
+	pf.StringVar(&g.tag, "tag", "", "model tag, e.g. d20 (default: the largest d<N>)")
+	pf.IntVar(&g.step, "step", -1, "training step (default: the last)")
+	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
+	pf.StringVar(&g.precision, "precision", "bf16", "linear weights in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes, nanochat-on-CPU numerics)")
+	pf.IntVar(&g.threads, "threads", 0, fmt.Sprintf("compute threads (default %d)", runtime.GOMAXPROCS(0)))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(newModelsCmd(g), newInspectCmd(g), newChatCmd(g))
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
+	if rootRun != nil {
+		root.Args = cobra.NoArgs
+		root.RunE = func(cmd *cobra.Command, args []string) error { return rootRun(g, cmd) }
+	}
+	return root
+}
+
+// commands are the subcommands registered by other files of this package
+// (each file adds its own in an init function).
+var commands []func(*globals) *cobra.Command
+
+// rootRun, when set, runs for "nanochat" with no subcommand (the TUI).
+var rootRun func(g *globals, cmd *cobra.Command) error
+
+func (g *globals) homeDir() string {
+	if g.home != "" {
+		return g.home
+	}
+	return home.Dir()
+}
+
+func (g *globals) loadOptions() (model.Options, error) {
+	var opts model.Options
+	switch g.precision {
+	case "bf16":
+		opts.Precision = model.BF16
+	case "exact", "fp32", "f32":
+		opts.Precision = model.Exact
+	default:
+		return opts, usageError{fmt.Errorf("--precision %q: want bf16 or exact", g.precision)}
+	}
+	ov, err := model.ParseOverrides(g.override)
+	if err != nil {
+		return opts, usageError{fmt.Errorf("--override: %w", err)}
+	}
+	opts.Overrides = ov
+	return opts, nil
+}
+
+// resolve finds the checkpoint named by --source/--tag/--step.
+func (g *globals) resolve() (home.Checkpoint, error) {
+	return home.Resolve(g.homeDir(), g.source, g.tag, g.step)
+}

@@ -1,0 +1,247 @@
+// Package local runs a nanochat checkpoint in-process behind llm.Model:
+// tokenizer, model and engine wired together, calculator included.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nanochat-go/nanochat/engine"
+	"github.com/nanochat-go/nanochat/engine/calc"
+	"github.com/nanochat-go/nanochat/kernels"
+	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/model/tokenizer"
+)
+
+// Model runs a checkpoint in-process; it implements llm.Model.
+type Model struct {
+	Net       *model.Model
+	Tokenizer *tokenizer.Tokenizer
+	Engine    *engine.Engine
+	Ckpt      home.Checkpoint
+	info      llm.Info
+	ct        tokenizer.ChatTokens
+}
+
+// OpenOptions configure Open.
+type OpenOptions struct {
+	Home  string // nanochat home (tokenizer/tokenizer.pkl lives there)
+	Model model.Options
+	// Progress, if set, receives human-readable loading stages.
+	Progress func(stage string)
+}
+
+// TokenizerPath is <home>/tokenizer/tokenizer.pkl.
+func TokenizerPath(homeDir string) string {
+	return filepath.Join(homeDir, "tokenizer", "tokenizer.pkl")
+}
+
+// Open loads a checkpoint and the home's tokenizer and checks they agree.
+func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	homeDir := o.Home
+	if homeDir == "" {
+		// <home>/<source>_checkpoints/<tag>/model_<step>.pt
+		homeDir = filepath.Dir(filepath.Dir(filepath.Dir(ck.ModelPath)))
+	}
+	tokPath := TokenizerPath(homeDir)
+	progress("tokenizer " + tokPath)
+	tok, err := tokenizer.Load(tokPath)
+	if err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("checkpoint %s (%s)", ck.ModelPath, humanSize(ck.Size)))
+	t0 := time.Now()
+	m, err := model.Load(ck.ModelPath, o.Model)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() != m.Config.VocabSize {
+		m.Close()
+		return nil, fmt.Errorf("tokenizer %q has %d tokens but checkpoint %q has vocab_size %d: they come from different runs", tokPath, tok.VocabSize(), ck.ModelPath, m.Config.VocabSize)
+	}
+	progress(fmt.Sprintf("loaded %s %s in %v", ck.Name(), m.Arch.Generation, time.Since(t0).Round(time.Millisecond)))
+	if len(m.Arch.Overridden) > 0 {
+		progress("overrides: " + strings.Join(m.Arch.Overridden, ", "))
+	}
+	ct := tok.ChatTokens()
+	l := &Model{Net: m, Tokenizer: tok, Ckpt: ck, ct: ct}
+	device := fmt.Sprintf("cpu %s ×%d", kernels.ISA(), kernels.Threads())
+	l.Engine = engine.New(engine.CPU(m, device), engine.Options{
+		Specials: engine.Specials{BOS: ct.BOS, AssistantEnd: ct.AssistantEnd,
+			PythonStart: ct.PythonStart, PythonEnd: ct.PythonEnd, OutputStart: ct.OutputStart, OutputEnd: ct.OutputEnd},
+		Tool: l.calculator,
+	})
+	l.info = llm.Info{Name: ck.Name(), Source: ck.Source, Generation: m.Arch.Generation, Device: device,
+		ContextLen: m.Config.SequenceLen, Params: m.Params, Chat: ck.Source != "base"}
+	return l, nil
+}
+
+// Info implements llm.Model.
+func (l *Model) Info() llm.Info { return l.info }
+
+// Close releases the model.
+func (l *Model) Close() error { return l.Net.Close() }
+
+// calculator is the engine's tool: decode the expression, evaluate it like
+// upstream use_calculator, encode Python's str() of the result.
+func (l *Model) calculator(expr []int) ([]int, bool) {
+	res, ok := calc.Eval(l.Tokenizer.Decode(expr))
+	if !ok {
+		return nil, false
+	}
+	return l.Tokenizer.Encode(res), true
+}
+
+// ErrTooLong is returned when even the newest message does not fit the context.
+var ErrTooLong = errors.New("conversation does not fit the model's context")
+
+// ChatPrompt renders msgs (ending with a user message) for a reply:
+// render_conversation + <|assistant_start|>. When it would leave fewer than
+// reserve tokens of the context, the oldest turns after the system prompt
+// are dropped, a user+assistant pair at a time; dropped counts messages.
+func (l *Model) ChatPrompt(msgs []llm.Message, reserve int) (ids []int, dropped int, err error) {
+	if len(msgs) == 0 || msgs[len(msgs)-1].Role != "user" {
+		return nil, 0, fmt.Errorf("chat: the conversation must end with a user message")
+	}
+	ctxLen := l.info.ContextLen
+	reserve = min(max(reserve, 1), ctxLen/2)
+	sys := 0
+	if msgs[0].Role == "system" {
+		sys = 1
+	}
+	for {
+		conv := append(append([]llm.Message{}, msgs[:sys]...), msgs[sys+dropped:]...)
+		ids, _, err = l.Tokenizer.RenderConversation(toTok(conv), 1<<31-1)
+		if err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, l.ct.AssistantStart)
+		if len(ids)+reserve <= ctxLen {
+			return ids, dropped, nil
+		}
+		if sys+dropped+2 >= len(msgs) {
+			return nil, dropped, fmt.Errorf("chat: %d prompt tokens + %d to generate exceed the context of %d: %w", len(ids), reserve, ctxLen, ErrTooLong)
+		}
+		dropped += 2
+	}
+}
+
+func toTok(msgs []llm.Message) []tokenizer.Message {
+	out := make([]tokenizer.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
+		for _, p := range m.Parts {
+			out[i].Parts = append(out[i].Parts, tokenizer.Part{Type: p.Type, Text: p.Text})
+		}
+	}
+	return out
+}
+
+// Chat implements llm.Model.
+func (l *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	reserve := s.MaxTokens
+	if reserve <= 0 {
+		reserve = l.info.ContextLen / 4
+	}
+	ids, dropped, err := l.ChatPrompt(msgs, min(reserve, 64))
+	if err != nil {
+		return llm.Reply{}, err
+	}
+	r, err := l.Generate(ctx, ids, s, on)
+	r.Stats.DroppedTurns = dropped
+	return r, err
+}
+
+// Complete implements llm.Model: <|bos|> + text, continued.
+func (l *Model) Complete(ctx context.Context, prompt string, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	ids := append([]int{l.ct.BOS}, l.Tokenizer.Encode(prompt)...)
+	if keep := l.info.ContextLen - min(max(s.MaxTokens, 1), l.info.ContextLen/2); len(ids) > keep {
+		ids = append([]int{l.ct.BOS}, ids[len(ids)-keep+1:]...)
+	}
+	return l.Generate(ctx, ids, s, on)
+}
+
+// Generate runs the engine on prompt ids and assembles text, parts and
+// tool calls per row.
+func (l *Model) Generate(ctx context.Context, ids []int, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	rows := max(s.Samples, 1)
+	builders := make([]*rowBuilder, rows)
+	for i := range builders {
+		builders[i] = newRowBuilder(l.Tokenizer, i, on)
+	}
+	t0 := time.Now()
+	st, err := l.Engine.Generate(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
+		Sampling: engine.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, Seed: s.Seed}},
+		func(col []engine.Token) error {
+			for _, t := range col {
+				builders[t.Row].push(t.ID)
+			}
+			return nil
+		})
+	rep := llm.Reply{Stats: llm.Stats{PromptTokens: st.PromptTokens, CachedTokens: st.CachedTokens, Generated: st.Generated,
+		TTFT: st.TTFT, Duration: time.Since(t0), TokensPerSec: st.TokensPerSecond(rows)}}
+	if st.TTFT > 0 {
+		rep.Stats.PrefillPerSec = float64(st.PromptTokens-st.CachedTokens) / st.TTFT.Seconds()
+	}
+	for _, b := range builders {
+		row := b.finish()
+		if row.Finish == "" {
+			row.Finish = "length"
+			if st.Stop == "cancelled" {
+				row.Finish = "cancelled"
+			}
+		}
+		rep.Rows = append(rep.Rows, row)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return rep, err
+	}
+	return rep, err
+}
+
+// Choose implements llm.Model (upstream categorical evaluation).
+func (l *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string) (int, []float32, error) {
+	conv := append(append([]llm.Message{}, msgs...), llm.Message{Role: "assistant"})
+	ids, err := l.Tokenizer.RenderForCompletion(toTok(conv))
+	if err != nil {
+		return 0, nil, err
+	}
+	letterIDs := make([]int, len(letters))
+	for i, ltr := range letters {
+		enc := l.Tokenizer.Encode(ltr)
+		if len(enc) != 1 {
+			return 0, nil, fmt.Errorf("choose: answer letter %q is %d tokens, want exactly 1", ltr, len(enc))
+		}
+		letterIDs[i] = enc[0]
+	}
+	logits, err := l.Engine.Logits(ctx, ids)
+	if err != nil {
+		return 0, nil, err
+	}
+	scores := make([]float32, len(letters))
+	best := 0
+	for i, id := range letterIDs {
+		scores[i] = logits[id]
+		if scores[i] > scores[best] {
+			best = i
+		}
+	}
+	return best, scores, nil
+}
+
+func humanSize(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}

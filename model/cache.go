@@ -1,0 +1,111 @@
+package model
+
+import "fmt"
+
+// Cache is the per-conversation state of Forward: the KV cache of every
+// layer for Batch rows that all sit at the same position, plus the smear and
+// bigram state. It also owns the scratch buffers, so a Cache must be used by
+// one goroutine at a time.
+type Cache struct {
+	m      *Model
+	Batch  int
+	MaxLen int
+	Pos    int // tokens already cached (every row)
+
+	k, v [][]float32 // per layer: [Batch][MaxLen][KVDim]
+	toks []int       // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
+
+	ws workspace
+}
+
+// NewCache allocates a cache for batch rows of up to maxLen tokens.
+func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
+	if batch <= 0 || maxLen <= 0 {
+		return nil, fmt.Errorf("new cache: batch %d and length %d must be positive", batch, maxLen)
+	}
+	if maxLen > m.ropeLen {
+		return nil, fmt.Errorf("new cache: length %d exceeds the model's %d positions (10·sequence_len)", maxLen, m.ropeLen)
+	}
+	kv := m.Config.KVDim()
+	c := &Cache{m: m, Batch: batch, MaxLen: maxLen,
+		k: make([][]float32, m.Config.NLayer), v: make([][]float32, m.Config.NLayer),
+		toks: make([]int, batch*maxLen)}
+	for i := range c.k {
+		c.k[i] = make([]float32, batch*maxLen*kv)
+		c.v[i] = make([]float32, batch*maxLen*kv)
+	}
+	return c, nil
+}
+
+// Reset empties the cache (keeping its memory).
+func (c *Cache) Reset() { c.Pos = 0 }
+
+// Truncate drops cached positions ≥ n, so a conversation can continue from a
+// shared prefix without recomputing it.
+func (c *Cache) Truncate(n int) error {
+	if n < 0 || n > c.Pos {
+		return fmt.Errorf("truncate cache to %d: have %d positions", n, c.Pos)
+	}
+	c.Pos = n
+	return nil
+}
+
+// Tokens returns the cached token ids of row b (valid until the next Forward).
+func (c *Cache) Tokens(b int) []int { return c.toks[b*c.MaxLen : b*c.MaxLen+c.Pos] }
+
+// CopyFrom fills every row of c with row src of o (batch-1 prefill shared by
+// num_samples rows, as nanochat's KVCache.prefill does), including the smear
+// and bigram state (the cached token ids).
+func (c *Cache) CopyFrom(o *Cache, src int) error {
+	if o.m != c.m || o.Pos > c.MaxLen || src < 0 || src >= o.Batch {
+		return fmt.Errorf("copy cache: incompatible caches (pos %d, max %d)", o.Pos, c.MaxLen)
+	}
+	kv := c.m.Config.KVDim()
+	n := o.Pos * kv
+	for l := range c.k {
+		srcK := o.k[l][src*o.MaxLen*kv : src*o.MaxLen*kv+n]
+		srcV := o.v[l][src*o.MaxLen*kv : src*o.MaxLen*kv+n]
+		for b := 0; b < c.Batch; b++ {
+			copy(c.k[l][b*c.MaxLen*kv:], srcK)
+			copy(c.v[l][b*c.MaxLen*kv:], srcV)
+		}
+	}
+	for b := 0; b < c.Batch; b++ {
+		copy(c.toks[b*c.MaxLen:], o.toks[src*o.MaxLen:src*o.MaxLen+o.Pos])
+	}
+	c.Pos = o.Pos
+	return nil
+}
+
+// Bytes is the memory held by the K/V tensors.
+func (c *Cache) Bytes() int64 { return int64(len(c.k)) * 2 * int64(len(c.k[0])) * 4 }
+
+// workspace holds the activations of one Forward over N = Batch·T rows. It
+// grows only when a larger N arrives, so the decode loop never allocates.
+type workspace struct {
+	n                 int
+	x, x0, xb, h, emb []float32 // [N][C]
+	q, att            []float32 // [N][H·hd]
+	k, v              []float32 // [N][KV·hd]
+	fc                []float32 // [N][4C]
+	ve, gate, row     []float32 // [N][KV·hd], [N][KV], [C]
+	logits            []float32 // [N][Vp]
+	last              []float32 // [Batch][C]
+}
+
+func (ws *workspace) ensure(cfg Config, vp, n int) {
+	if n <= ws.n {
+		return
+	}
+	C, qd, kv := cfg.NEmbd, cfg.NHead*cfg.HeadDim(), cfg.KVDim()
+	ws.n = n
+	ws.x, ws.x0, ws.xb = make([]float32, n*C), make([]float32, n*C), make([]float32, n*C)
+	ws.h, ws.emb = make([]float32, n*C), make([]float32, n*C)
+	ws.q, ws.att = make([]float32, n*qd), make([]float32, n*qd)
+	ws.k, ws.v, ws.ve = make([]float32, n*kv), make([]float32, n*kv), make([]float32, n*kv)
+	ws.gate = make([]float32, n*cfg.NKVHead)
+	ws.fc = make([]float32, n*4*C)
+	ws.row = make([]float32, 4*C)
+	ws.logits = make([]float32, n*vp)
+	ws.last = make([]float32, n*C)
+}

@@ -1,0 +1,244 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nanochat-go/nanochat/kernels"
+)
+
+// Forward runs T new tokens for every row of c (tokens is [Batch][T]) at
+// positions c.Pos…c.Pos+T-1, appends them to the cache, and writes fp32
+// logits (cropped to vocab_size, softcapped): [Batch][T][V] when all is set,
+// else [Batch][V] for each row's last position. It is nanochat's
+// GPT.forward (spec §1.2) with a KV cache; unlike nanochat it also smears
+// the first token of a chunk with the cached previous token, so any chunking
+// of a sequence computes the same as one full forward.
+func (m *Model) Forward(c *Cache, tokens []int, T int, logits []float32, all bool) error {
+	cfg, a, w := m.Config, m.Arch, m.W
+	B, C, V := c.Batch, cfg.NEmbd, cfg.VocabSize
+	N := B * T
+	switch {
+	case c.m != m:
+		return fmt.Errorf("forward: cache belongs to another model")
+	case T <= 0 || len(tokens) != N:
+		return fmt.Errorf("forward: %d tokens for %d rows × %d positions", len(tokens), B, T)
+	case c.Pos+T > c.MaxLen:
+		return fmt.Errorf("forward: %d cached + %d new tokens exceed the cache length %d", c.Pos, T, c.MaxLen)
+	}
+	outRows := B
+	if all {
+		outRows = N
+	}
+	if len(logits) < outRows*V {
+		return fmt.Errorf("forward: logits buffer holds %d floats, need %d", len(logits), outRows*V)
+	}
+	for _, t := range tokens {
+		if t < 0 || t >= V {
+			return fmt.Errorf("forward: token id %d outside the vocabulary [0, %d)", t, V)
+		}
+	}
+	ws := &c.ws
+	ws.ensure(cfg, a.PaddedVocab, N)
+	for b := 0; b < B; b++ {
+		copy(c.toks[b*c.MaxLen+c.Pos:], tokens[b*T:(b+1)*T])
+	}
+
+	m.embed(c, tokens, T)  // ws.x = x0 = norm(wte[idx]) (+ smear)
+	m.bigram(c, tokens, T) // ws.emb = bigram embeddings (A4b)
+	copy(ws.x0[:N*C], ws.x[:N*C])
+	for i := range w.Layers {
+		m.mix(c, i, N)
+		m.attention(c, i, tokens, T)
+		m.mlp(c, i, N)
+		if a.Smear && i == cfg.NLayer/2 {
+			copy(ws.xb[:N*C], ws.x[:N*C])
+		}
+	}
+	if a.Smear {
+		kernels.Axpy(-w.BackoutLambda, ws.xb[:N*C], ws.x[:N*C])
+	}
+	m.logits(c, T, logits, all)
+	c.Pos += T
+	return nil
+}
+
+// embed writes ws.x[n] = norm(wte[tok]) and, for A7, smears each token with
+// the previous token's pre-smear embedding (ws.emb keeps the pre-smear rows).
+func (m *Model) embed(c *Cache, tokens []int, T int) {
+	ws, C := &c.ws, m.Config.NEmbd
+	N := len(tokens)
+	for n, tok := range tokens {
+		m.W.WTE.Row(ws.emb[n*C:(n+1)*C], tok)
+	}
+	kernels.RMSNorm(ws.emb[:N*C], ws.emb[:N*C], N, C)
+	copy(ws.x[:N*C], ws.emb[:N*C])
+	if !m.Arch.Smear {
+		return
+	}
+	gate := m.W.SmearGate
+	for b := 0; b < c.Batch; b++ {
+		for t := 0; t < T; t++ {
+			n := b*T + t
+			var prev []float32
+			switch {
+			case t > 0:
+				prev = ws.emb[(n-1)*C : n*C]
+			case c.Pos > 0:
+				prev = ws.row[:C]
+				m.W.WTE.Row(prev, c.toks[b*c.MaxLen+c.Pos-1])
+				kernels.RMSNorm(prev, prev, 1, C)
+			default:
+				continue
+			}
+			cur := ws.emb[n*C : (n+1)*C]
+			g := m.W.SmearLambda * sigmoid(kernels.Dot(gate, cur[:len(gate)]))
+			kernels.Axpy(g, prev, ws.x[n*C:(n+1)*C])
+		}
+	}
+}
+
+// bigram fills ws.emb with the engram bigram embeddings (A4b): index
+// (36313·t_i XOR 27191·t_{i-1}) mod (5V−1) for i ≥ 1, 5V−1 at position 0.
+// Upstream hashed within each forward call, so a single-token decode step
+// always used 5V−1 (DecodeBigramReset); prefill chunks here still see the
+// cached previous token, so chunking a prompt changes nothing.
+func (m *Model) bigram(c *Cache, tokens []int, T int) {
+	if !m.Arch.Bigram {
+		return
+	}
+	ws, C := &c.ws, m.Config.NEmbd
+	mod := int64(5*m.Config.VocabSize - 1)
+	for b := 0; b < c.Batch; b++ {
+		for t := 0; t < T; t++ {
+			n, pos := b*T+t, c.Pos+t
+			idx := mod
+			if pos > 0 && !(T == 1 && m.Arch.DecodeBigramReset) {
+				cur, prev := int64(tokens[n]), int64(c.toks[b*c.MaxLen+pos-1])
+				idx = ((36313 * cur) ^ (27191 * prev)) % mod
+			}
+			m.W.Bigram.Row(ws.emb[n*C:(n+1)*C], int(idx))
+		}
+	}
+}
+
+// mix applies x = resid_λ[i]·x + x0_λ[i]·x0 (+ bigram_λ[i]·bigram).
+func (m *Model) mix(c *Cache, i, N int) {
+	if !m.Arch.Lambdas {
+		return
+	}
+	ws, C := &c.ws, m.Config.NEmbd
+	r, z := m.W.ResidLambdas[i], m.W.X0Lambdas[i]
+	x, x0 := ws.x[:N*C], ws.x0[:N*C]
+	for j := range x {
+		x[j] = r*x[j] + z*x0[j]
+	}
+	if m.Arch.Bigram {
+		kernels.Axpy(m.W.BigramLambdas[i], ws.emb[:N*C], x)
+	}
+}
+
+// attention is x += c_proj(attn(norm(x))) for layer i (spec §1.3).
+func (m *Model) attention(c *Cache, i int, tokens []int, T int) {
+	cfg, a, l := m.Config, m.Arch, &m.W.Layers[i]
+	ws, N, C := &c.ws, len(tokens), cfg.NEmbd
+	H, KV, hd := cfg.NHead, cfg.NKVHead, cfg.HeadDim()
+	qd, kvd := H*hd, KV*hd
+	h := ws.h[:N*C]
+	kernels.RMSNorm(h, ws.x[:N*C], N, C)
+	l.CQ.MatMul(ws.q, h, N)
+	l.CK.MatMul(ws.k, h, N)
+	l.CV.MatMul(ws.v, h, N)
+	if l.VE != nil {
+		// v += scale·sigmoid(ve_gate(h[:ch])) · ve[tok], one gate per KV head.
+		ch := a.VEGateCh
+		for n, tok := range tokens {
+			ve := ws.ve[n*kvd : (n+1)*kvd]
+			l.VE.Row(ve, tok)
+			for g := 0; g < KV; g++ {
+				gw := l.VEGate.F32[g*ch : (g+1)*ch]
+				if l.VEGate.BF16 != nil {
+					gw = ws.row[:ch]
+					l.VEGate.Row(gw, g)
+				}
+				gate := a.VEGateScale * sigmoid(kernels.Dot(gw, h[n*C:n*C+ch]))
+				kernels.Axpy(gate, ve[g*hd:(g+1)*hd], ws.v[n*kvd+g*hd:n*kvd+(g+1)*hd])
+			}
+		}
+	}
+	for n := 0; n < N; n++ {
+		pos := c.Pos + n%T
+		m.rope(ws.q[n*qd:(n+1)*qd], pos)
+		m.rope(ws.k[n*kvd:(n+1)*kvd], pos)
+	}
+	kernels.RMSNorm(ws.q[:N*qd], ws.q[:N*qd], N*H, hd)
+	kernels.RMSNorm(ws.k[:N*kvd], ws.k[:N*kvd], N*KV, hd)
+	if a.QKScale != 1 {
+		kernels.Scale(a.QKScale, ws.q[:N*qd])
+		kernels.Scale(a.QKScale, ws.k[:N*kvd])
+	}
+	window := a.Windows[i]
+	if T == 1 && a.DecodeNoWindow {
+		window = -1
+	}
+	for b := 0; b < c.Batch; b++ {
+		base := b * c.MaxLen * kvd
+		copy(c.k[i][base+c.Pos*kvd:], ws.k[b*T*kvd:(b+1)*T*kvd])
+		copy(c.v[i][base+c.Pos*kvd:], ws.v[b*T*kvd:(b+1)*T*kvd])
+		kernels.Attention(ws.att[b*T*qd:(b+1)*T*qd], ws.q[b*T*qd:(b+1)*T*qd],
+			c.k[i][base:base+c.MaxLen*kvd], c.v[i][base:base+c.MaxLen*kvd],
+			kernels.Attn{T: T, Pos0: c.Pos, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: kvd})
+	}
+	l.CProj.MatMul(h, ws.att, N)
+	kernels.Axpy(1, h, ws.x[:N*C])
+}
+
+// rope rotates every head of v (split halves, nanochat's −θ convention):
+// y1 = x1·cos + x2·sin, y2 = −x1·sin + x2·cos.
+func (m *Model) rope(v []float32, pos int) {
+	half := m.Config.HeadDim() / 2
+	cos, sin := m.cos[pos*half:(pos+1)*half], m.sin[pos*half:(pos+1)*half]
+	for h := 0; h+2*half <= len(v); h += 2 * half {
+		x1, x2 := v[h:h+half], v[h+half:h+2*half]
+		for j := range x1 {
+			a, b := x1[j], x2[j]
+			x1[j] = a*cos[j] + b*sin[j]
+			x2[j] = a*(-sin[j]) + b*cos[j]
+		}
+	}
+}
+
+// mlp is x += c_proj(relu(c_fc(norm(x)))²).
+func (m *Model) mlp(c *Cache, i, N int) {
+	l, ws, C := &m.W.Layers[i], &c.ws, m.Config.NEmbd
+	h := ws.h[:N*C]
+	kernels.RMSNorm(h, ws.x[:N*C], N, C)
+	l.FC.MatMul(ws.fc, h, N)
+	kernels.ReLUSquared(ws.fc[:N*4*C])
+	l.MLPProj.MatMul(h, ws.fc, N)
+	kernels.Axpy(1, h, ws.x[:N*C])
+}
+
+// logits computes softcap(crop(lm_head(norm(x)))) for every position or for
+// each row's last one.
+func (m *Model) logits(c *Cache, T int, out []float32, all bool) {
+	ws, C, V, Vp := &c.ws, m.Config.NEmbd, m.Config.VocabSize, m.Arch.PaddedVocab
+	rows := c.Batch * T
+	src := ws.x[:rows*C]
+	if !all {
+		rows = c.Batch
+		for b := 0; b < c.Batch; b++ {
+			copy(ws.last[b*C:(b+1)*C], ws.x[((b+1)*T-1)*C:(b+1)*T*C])
+		}
+		src = ws.last[:rows*C]
+	}
+	kernels.RMSNorm(ws.h[:rows*C], src, rows, C)
+	m.W.LMHead.MatMul(ws.logits, ws.h, rows)
+	for r := 0; r < rows; r++ {
+		dst := out[r*V : (r+1)*V]
+		copy(dst, ws.logits[r*Vp:r*Vp+V])
+		kernels.Softcap(dst, m.Arch.Softcap)
+	}
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }

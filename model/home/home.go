@@ -1,0 +1,261 @@
+// Package home finds nanochat checkpoints in a nanochat home directory
+// ($NANOCHAT_BASE_DIR, default ~/.cache/nanochat) the way upstream's
+// checkpoint_manager does: source → directory, largest d<N> tag, last step.
+package home
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sources in display order with their directories.
+var Sources = []struct{ Name, Dir string }{
+	{"base", "base_checkpoints"},
+	{"mid", "mid_checkpoints"},
+	{"sft", "chatsft_checkpoints"},
+	{"rl", "chatrl_checkpoints"},
+}
+
+// SourceDir maps a source name (base, mid, sft, rl; also the directory
+// prefixes chatsft/chatrl) to its checkpoint directory name.
+func SourceDir(source string) (string, error) {
+	s := strings.ToLower(source)
+	for _, src := range Sources {
+		if s == src.Name || s+"_checkpoints" == src.Dir {
+			return src.Dir, nil
+		}
+	}
+	return "", fmt.Errorf("unknown source %q (want base, mid, sft or rl)", source)
+}
+
+// Dir returns the nanochat home: $NANOCHAT_BASE_DIR, else ~/.cache/nanochat.
+func Dir() string {
+	if d := os.Getenv("NANOCHAT_BASE_DIR"); d != "" {
+		return d
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".cache", "nanochat")
+	}
+	return filepath.Join(h, ".cache", "nanochat")
+}
+
+// Checkpoint is one model_<step>.pt found on disk.
+type Checkpoint struct {
+	Source    string // base, mid, sft, rl
+	Tag       string // e.g. d20
+	Step      int
+	ModelPath string
+	MetaPath  string
+	Size      int64
+	ModTime   time.Time
+}
+
+// Name is "source/tag/step", the identifier used by the CLI, TUI and server.
+func (c Checkpoint) Name() string { return fmt.Sprintf("%s/%s/%d", c.Source, c.Tag, c.Step) }
+
+var (
+	tagRe  = regexp.MustCompile(`^d(\d+)`)
+	stepRe = regexp.MustCompile(`^model_(\d+)\.pt$`)
+)
+
+// Scan lists every checkpoint under dir, ordered by source, tag (deepest
+// first) and step. A missing home or source directory is not an error.
+func Scan(dir string) ([]Checkpoint, error) {
+	var out []Checkpoint
+	for _, src := range Sources {
+		sdir := filepath.Join(dir, src.Dir)
+		tags, err := listTags(sdir)
+		if err != nil {
+			return nil, err
+		}
+		for _, tag := range tags {
+			steps, err := listSteps(filepath.Join(sdir, tag))
+			if err != nil {
+				return nil, err
+			}
+			for i := len(steps) - 1; i >= 0; i-- {
+				out = append(out, steps[i].with(src.Name, tag))
+			}
+		}
+	}
+	return out, nil
+}
+
+type stepFile struct {
+	step int
+	path string
+	info os.FileInfo
+}
+
+func (s stepFile) with(source, tag string) Checkpoint {
+	dir := filepath.Dir(s.path)
+	return Checkpoint{Source: source, Tag: tag, Step: s.step, ModelPath: s.path,
+		MetaPath: filepath.Join(dir, fmt.Sprintf("meta_%s.json", strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s.path), "model_"), ".pt"))),
+		Size:     s.info.Size(), ModTime: s.info.ModTime()}
+}
+
+// listTags returns the tag directories, best first: largest d<N> (ties by
+// name), then the others newest first (upstream falls back to mtime).
+func listTags(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan checkpoints: %w", err)
+	}
+	type tag struct {
+		name  string
+		depth int
+		mod   time.Time
+	}
+	var tags []tag
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		t := tag{name: e.Name(), depth: -1}
+		if m := tagRe.FindStringSubmatch(e.Name()); m != nil {
+			t.depth, _ = strconv.Atoi(m[1])
+		}
+		if info, err := e.Info(); err == nil {
+			t.mod = info.ModTime()
+		}
+		tags = append(tags, t)
+	}
+	sort.SliceStable(tags, func(i, j int) bool {
+		a, b := tags[i], tags[j]
+		if a.depth != b.depth {
+			return a.depth > b.depth
+		}
+		if a.depth < 0 && !a.mod.Equal(b.mod) {
+			return a.mod.After(b.mod)
+		}
+		return a.name < b.name
+	})
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = t.name
+	}
+	return names, nil
+}
+
+// listSteps returns model_<step>.pt files in increasing step order.
+func listSteps(dir string) ([]stepFile, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scan checkpoints: %w", err)
+	}
+	var steps []stepFile
+	for _, e := range entries {
+		m := stepRe.FindStringSubmatch(e.Name())
+		if m == nil || e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("scan checkpoints: %w", err)
+		}
+		steps = append(steps, stepFile{step: n, path: filepath.Join(dir, e.Name()), info: info})
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].step < steps[j].step })
+	return steps, nil
+}
+
+// Resolve picks one checkpoint like upstream load_model: the source's
+// largest d<N> tag unless tag is set, its last step unless step ≥ 0.
+func Resolve(dir, source, tag string, step int) (Checkpoint, error) {
+	sd, err := SourceDir(source)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	sdir := filepath.Join(dir, sd)
+	if tag == "" {
+		tags, err := listTags(sdir)
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		if len(tags) == 0 {
+			return Checkpoint{}, fmt.Errorf("no checkpoints for source %q: %s has no model directories (set --home or NANOCHAT_BASE_DIR)", source, sdir)
+		}
+		tag = tags[0]
+	}
+	steps, err := listSteps(filepath.Join(sdir, tag))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("source %q tag %q: %w", source, tag, err)
+	}
+	if len(steps) == 0 {
+		return Checkpoint{}, fmt.Errorf("source %q tag %q: no model_<step>.pt in %s", source, tag, filepath.Join(sdir, tag))
+	}
+	name := Sources[0].Name
+	for _, s := range Sources {
+		if s.Dir == sd {
+			name = s.Name
+		}
+	}
+	if step < 0 {
+		return steps[len(steps)-1].with(name, tag), nil
+	}
+	for _, s := range steps {
+		if s.step == step {
+			return s.with(name, tag), nil
+		}
+	}
+	have := make([]string, len(steps))
+	for i, s := range steps {
+		have[i] = strconv.Itoa(s.step)
+	}
+	return Checkpoint{}, fmt.Errorf("source %q tag %q: no step %d (have %s)", source, tag, step, strings.Join(have, ", "))
+}
+
+// Parse resolves a checkpoint reference: a path to model_<step>.pt, or
+// "source[/tag[/step]]".
+func Parse(dir, ref string) (Checkpoint, error) {
+	if strings.HasSuffix(ref, ".pt") {
+		info, err := os.Stat(ref)
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint %q: %w", ref, err)
+		}
+		m := stepRe.FindStringSubmatch(filepath.Base(ref))
+		if m == nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint %q: file name is not model_<step>.pt", ref)
+		}
+		n, _ := strconv.Atoi(m[1])
+		c := stepFile{step: n, path: ref, info: info}.with("", filepath.Base(filepath.Dir(ref)))
+		src := strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(ref))), "_checkpoints")
+		for _, s := range Sources {
+			if s.Dir == src+"_checkpoints" {
+				c.Source = s.Name
+			}
+		}
+		return c, nil
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) > 3 {
+		return Checkpoint{}, fmt.Errorf("checkpoint %q: want source[/tag[/step]] or a path to model_<step>.pt", ref)
+	}
+	tag, step := "", -1
+	if len(parts) > 1 {
+		tag = parts[1]
+	}
+	if len(parts) > 2 {
+		n, err := strconv.Atoi(parts[2])
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint %q: step %q is not a number", ref, parts[2])
+		}
+		step = n
+	}
+	return Resolve(dir, parts[0], tag, step)
+}
