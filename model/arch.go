@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -254,3 +255,6 @@ func Windows(seq, nLayer int, pattern string, shortDiv int) []int {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// FormatFloat prints a number for an override string.
+func FormatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

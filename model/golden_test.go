@@ -1,83 +1,35 @@
 package model
 
 import (
-	"encoding/json"
-	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"testing"
+
+	"github.com/nanochat-go/nanochat/model/golden"
 )
 
-// goldenDir is the nanochat home whose golden/*.json the tests check:
-// $NANOCHAT_GOLDEN_DIR, else the copy of ../shared/golden/home in testdata.
-func goldenDir(t *testing.T) string {
-	if d := os.Getenv("NANOCHAT_GOLDEN_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "testdata", "golden", "home")
-}
+type goldenCase = golden.Case
 
-type golden struct {
-	Variant    string               `json:"variant"`
-	Source     string               `json:"source"`
-	ModelTag   string               `json:"model_tag"`
-	Step       int                  `json:"step"`
-	Generation string               `json:"generation"`
-	Override   map[string]any       `json:"override"`
-	Tokens     []int                `json:"tokens"`
-	Argmax     []int                `json:"argmax"`
-	LogSumExp  []float64            `json:"logsumexp"`
-	NextLogP   []float64            `json:"next_token_logprob"`
-	LogitsRows map[string][]float64 `json:"logits_rows"`
-	PromptLen  int                  `json:"prompt_len"`
-	Greedy     []int                `json:"greedy"`
-	Margins    []float64            `json:"greedy_margins"`
-}
-
-// modelGoldens loads every golden/*.json that describes a model forward.
-func modelGoldens(t *testing.T) (string, []golden) {
+// modelGoldens loads every model golden of $NANOCHAT_GOLDEN_DIR or the
+// testdata copy of ../shared/golden/home.
+func modelGoldens(t *testing.T) (string, []goldenCase) {
 	t.Helper()
-	dir := goldenDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "golden", "*.json"))
+	dir := golden.Dir(filepath.Join("..", "testdata", "golden", "home"))
+	cases, err := golden.Cases(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []golden
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g golden
-		if json.Unmarshal(data, &g) != nil || g.Tokens == nil {
-			continue // tokenizer goldens and other files
-		}
-		if g.Variant == "" {
-			g.Variant = filepath.Base(f)
-		}
-		out = append(out, g)
-	}
-	if len(out) == 0 {
-		t.Fatalf("no model goldens (golden/*.json with \"tokens\") in %s", dir)
-	}
-	return dir, out
+	return dir, cases
 }
 
-func (g golden) path(dir string) string {
-	return filepath.Join(dir, g.Source+"_checkpoints", g.ModelTag, fmt.Sprintf("model_%06d.pt", g.Step))
-}
-
-func (g golden) overrides(t *testing.T) Overrides {
+func overridesOf(t *testing.T, g goldenCase) Overrides {
 	var o Overrides
-	if g.Override == nil {
-		return o
-	}
-	data, _ := json.Marshal(g.Override)
-	if err := jsonStrict(data, &o); err != nil {
-		t.Fatalf("%s: override %s: %v", g.Variant, data, err)
+	if js := g.OverrideJSON(); js != "" {
+		if err := jsonStrict([]byte(js), &o); err != nil {
+			t.Fatalf("%s: override %s: %v", g.Variant, js, err)
+		}
 	}
 	return o
 }
@@ -91,7 +43,7 @@ func TestGoldenForward(t *testing.T) {
 	dir, goldens := modelGoldens(t)
 	for _, g := range goldens {
 		t.Run(g.Variant, func(t *testing.T) {
-			m, err := Load(g.path(dir), Options{Precision: Exact, Overrides: g.overrides(t)})
+			m, err := Load(g.Path(dir), Options{Precision: Exact, Overrides: overridesOf(t, g)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +66,7 @@ func TestGoldenForward(t *testing.T) {
 	}
 }
 
-func checkLogits(t *testing.T, g golden, logits []float32, V int) {
+func checkLogits(t *testing.T, g goldenCase, logits []float32, V int) {
 	t.Helper()
 	var keys []int
 	for k := range g.LogitsRows {
@@ -165,7 +117,7 @@ func checkLogits(t *testing.T, g golden, logits []float32, V int) {
 
 // checkGreedy decodes through the KV cache like upstream Engine.generate at
 // temperature 0 and compares tokens up to the first near-tie.
-func checkGreedy(t *testing.T, m *Model, g golden) {
+func checkGreedy(t *testing.T, m *Model, g goldenCase) {
 	t.Helper()
 	V := m.Config.VocabSize
 	prompt := g.Tokens[:g.PromptLen]

@@ -1,0 +1,87 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/nanochat-go/nanochat/engine"
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/golden"
+	"github.com/nanochat-go/nanochat/model/tokenizer"
+)
+
+// The engine's greedy KV-cache generation equals upstream Engine.generate at
+// temperature 0, up to the first near-tie.
+func TestGoldenGreedy(t *testing.T) {
+	dir := golden.Dir(filepath.Join("..", "testdata", "golden", "home"))
+	cases, err := golden.Cases(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer", "tokenizer.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := tok.ChatTokens()
+	for _, g := range cases {
+		t.Run(g.Variant, func(t *testing.T) {
+			var ov model.Overrides
+			if js := g.OverrideJSON(); js != "" {
+				if ov, err = model.ParseOverrides(jsonToFlags(g.Override)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err := model.Load(g.Path(dir), model.Options{Precision: model.Exact, Overrides: ov})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			e := engine.New(engine.CPU(m, "cpu"), engine.Options{PrefillChunk: 100, Specials: engine.Specials{
+				BOS: ct.BOS, AssistantEnd: ct.AssistantEnd, PythonStart: -1, PythonEnd: -1, OutputStart: -1, OutputEnd: -1}})
+			var got []int
+			_, err = e.Generate(context.Background(), engine.Request{Prompt: g.Tokens[:g.PromptLen], MaxTokens: len(g.Greedy)},
+				func(col []engine.Token) error { got = append(got, col[0].ID); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range g.Greedy {
+				if g.Margins[i] < 1e-3 {
+					return
+				}
+				if i >= len(got) || got[i] != want {
+					t.Fatalf("step %d: got %v, want %v", i, got, g.Greedy)
+				}
+			}
+			if len(got) != len(g.Greedy) {
+				t.Fatalf("got %d tokens, want %d", len(got), len(g.Greedy))
+			}
+		})
+	}
+}
+
+func jsonToFlags(m map[string]any) string {
+	s := ""
+	for k, v := range m {
+		if s != "" {
+			s += ","
+		}
+		s += k + "=" + toString(v)
+	}
+	return s
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return model.FormatFloat(x)
+	case string:
+		return x
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return ""
+}

@@ -1,0 +1,272 @@
+package model
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// loadGolden loads the checkpoint of the named golden variant.
+func loadGolden(t *testing.T, variant string, prec Precision) (*Model, goldenCase) {
+	t.Helper()
+	dir, goldens := modelGoldens(t)
+	for _, g := range goldens {
+		if g.Variant == variant {
+			m, err := Load(g.Path(dir), Options{Precision: prec, Overrides: overridesOf(t, g)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { m.Close() })
+			return m, g
+		}
+	}
+	t.Skipf("golden %s not in %s", variant, dir)
+	return nil, goldenCase{}
+}
+
+func maxDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// Feeding a sequence in chunks (prefill continuation, decode steps) must
+// compute what one full forward computes, for every generation with state
+// that crosses chunk boundaries (smear, bigram, windows).
+func TestChunkedForwardEqualsFull(t *testing.T) {
+	for _, variant := range []string{"e_head", "a4b_engram", "d_mar9", "a0_oct2025"} {
+		t.Run(variant, func(t *testing.T) {
+			m, g := loadGolden(t, variant, Exact)
+			toks := g.Tokens[:min(300, len(g.Tokens))]
+			V := m.Config.VocabSize
+			full, _ := m.NewCache(1, len(toks))
+			want := make([]float32, len(toks)*V)
+			if err := m.Forward(full, toks, len(toks), want, true); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := m.NewCache(1, len(toks))
+			got := make([]float32, V)
+			for pos, n := 0, 1; pos < len(toks); pos, n = pos+n, n%37+2 {
+				n = min(n, len(toks)-pos)
+				if n == 1 && (m.Arch.DecodeBigramReset || m.Arch.DecodeNoWindow) {
+					n = min(2, len(toks)-pos) // T=1 reproduces an upstream decode quirk
+				}
+				if err := m.Forward(c, toks[pos:pos+n], n, got, false); err != nil {
+					t.Fatal(err)
+				}
+				last := pos + n - 1
+				if d := maxDiff(got, want[last*V:(last+1)*V]); d > 1e-4 {
+					t.Fatalf("chunk ending at %d: logits differ by %.3g from the full forward", last, d)
+				}
+			}
+		})
+	}
+}
+
+// Rows of a batch are independent: each equals a batch-1 run.
+func TestBatchRowsIndependent(t *testing.T) {
+	m, g := loadGolden(t, "e_head", Exact)
+	V, T := m.Config.VocabSize, 50
+	seqs := [][]int{g.Tokens[:T], g.Tokens[100 : 100+T], g.Tokens[200 : 200+T]}
+	c, _ := m.NewCache(3, T+1)
+	var flat []int
+	for _, s := range seqs {
+		flat = append(flat, s...)
+	}
+	batch := make([]float32, 3*V)
+	if err := m.Forward(c, flat, T, batch, false); err != nil {
+		t.Fatal(err)
+	}
+	for r, s := range seqs {
+		one, _ := m.NewCache(1, T)
+		want := make([]float32, V)
+		m.Forward(one, s, T, want, false)
+		if d := maxDiff(batch[r*V:(r+1)*V], want); d > 1e-4 {
+			t.Errorf("row %d differs from its batch-1 run by %.3g", r, d)
+		}
+	}
+}
+
+// bf16 weights change numbers slightly but must keep the argmax where the
+// exact margin is clear.
+func TestBF16PrecisionCloseToExact(t *testing.T) {
+	ex, g := loadGolden(t, "e_head", Exact)
+	bf, _ := loadGolden(t, "e_head", BF16)
+	V, T := ex.Config.VocabSize, 128
+	a, b := make([]float32, T*V), make([]float32, T*V)
+	c1, _ := ex.NewCache(1, T)
+	c2, _ := bf.NewCache(1, T)
+	ex.Forward(c1, g.Tokens[:T], T, a, true)
+	bf.Forward(c2, g.Tokens[:T], T, b, true)
+	if d := maxDiff(a, b); d > 0.1 || d == 0 {
+		t.Fatalf("bf16 vs exact logits differ by %.3g, want (0, 0.1]", d)
+	}
+	if bf.WeightBytes()*2 > ex.WeightBytes()+16 {
+		t.Fatalf("bf16 weights %d bytes, exact %d: want half", bf.WeightBytes(), ex.WeightBytes())
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	m, _ := loadGolden(t, "e_head", Exact)
+	c, _ := m.NewCache(1, 4)
+	logits := make([]float32, 4*m.Config.VocabSize)
+	for name, f := range map[string]func() error{
+		"token out of vocab": func() error { return m.Forward(c, []int{1, 2000}, 2, logits, false) },
+		"negative token":     func() error { return m.Forward(c, []int{-1}, 1, logits, false) },
+		"cache overflow":     func() error { return m.Forward(c, []int{1, 2, 3, 4, 5}, 5, logits, false) },
+		"short logits":       func() error { return m.Forward(c, []int{1, 2}, 2, logits[:10], true) },
+		"token count":        func() error { return m.Forward(c, []int{1, 2, 3}, 2, logits, false) },
+	} {
+		if err := f(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if c.Pos != 0 {
+		t.Fatalf("failed forwards moved the cache to %d", c.Pos)
+	}
+	if _, err := m.NewCache(1, 10*m.Config.SequenceLen+1); err == nil {
+		t.Error("cache longer than the RoPE table: no error")
+	}
+}
+
+// copyHome copies one checkpoint of the golden home into a temp dir, with
+// the meta rewritten by edit.
+func copyCheckpoint(t *testing.T, variant string, edit func(meta string) string) string {
+	t.Helper()
+	dir, goldens := modelGoldens(t)
+	for _, g := range goldens {
+		if g.Variant != variant {
+			continue
+		}
+		src := g.Path(dir)
+		dst := filepath.Join(t.TempDir(), filepath.Base(src))
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(dst, data, 0o644)
+		srcMeta, _ := MetaPath(src)
+		dstMeta, _ := MetaPath(dst)
+		meta, _ := os.ReadFile(srcMeta)
+		os.WriteFile(dstMeta, []byte(edit(string(meta))), 0o644)
+		return dst
+	}
+	t.Skipf("golden %s missing", variant)
+	return ""
+}
+
+func TestLoadErrorsNameTheProblem(t *testing.T) {
+	cases := []struct {
+		name, variant string
+		edit          func(string) string
+		want          string
+	}{
+		{"missing layer", "a0_oct2025", func(s string) string { return strings.Replace(s, `"n_layer": 3`, `"n_layer": 4`, 1) }, `tensor "transformer.h.3.attn.c_q.weight": missing`},
+		{"extra layer", "a0_oct2025", func(s string) string { return strings.Replace(s, `"n_layer": 3`, `"n_layer": 2`, 1) }, "unexpected tensors for generation A0: transformer.h.2."},
+		{"lambdas", "e_head", func(s string) string { return strings.Replace(s, `"n_layer": 6`, `"n_layer": 7`, 1) }, `tensor "resid_lambdas": want shape [7], got [6]`},
+		{"shape", "a0_oct2025", func(s string) string { return strings.Replace(s, `"n_head": 4`, `"n_head": 2`, 1) }, ""},
+		{"kv heads", "e_head", func(s string) string { return strings.Replace(s, `"n_kv_head": 2`, `"n_kv_head": 4`, 1) }, `tensor "transformer.h.0.attn.c_k.weight": want shape [64 64], got [32 64]`},
+		{"vocab", "e_head", func(s string) string { return strings.Replace(s, `"vocab_size": 2000`, `"vocab_size": 1000`, 1) }, "transformer.wte.weight"},
+		{"bad json", "e_head", func(s string) string { return s[:len(s)/2] }, "invalid JSON"},
+		{"no config", "e_head", func(s string) string { return `{"step": 1}` }, `missing field "model_config"`},
+		{"bad window", "e_head", func(s string) string { return strings.Replace(s, `"SSSL"`, `"SSXL"`, 1) }, "window_pattern"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := copyCheckpoint(t, tc.variant, tc.edit)
+			_, err := Load(p, Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMetaLenientAndOverrides(t *testing.T) {
+	m, err := ParseMeta([]byte(`{"val_bpb": NaN, "loop": {"x": -Infinity, "s": "NaN inside"}, "model_config": {"sequence_len": 64, "vocab_size": 10, "n_layer": 1, "n_head": 1, "n_kv_head": 1, "n_embd": 8}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Step != nil || m.ModelConfig.NEmbd != 8 {
+		t.Fatalf("got %+v", m)
+	}
+	ov, err := ParseOverrides("softcap=20, window=sssl,rope-base=1e5,qk-scale=1.2,rope-bf16=false")
+	if err != nil || *ov.Softcap != 20 || *ov.WindowPattern != "SSSL" || *ov.RoPEBase != 1e5 || *ov.QKScale != 1.2 || *ov.RoPEBF16 {
+		t.Fatalf("overrides %+v, %v", ov, err)
+	}
+	for _, bad := range []string{"softcap", "softcap=-1", "colour=red", "rope-bf16=maybe"} {
+		if _, err := ParseOverrides(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	// An override file next to the checkpoint is applied and reported.
+	p := copyCheckpoint(t, "c_feb2026", func(s string) string { return s })
+	os.WriteFile(filepath.Join(filepath.Dir(p), "override.json"), []byte(`{"softcap": 20}`), 0o644)
+	mm, err := Load(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mm.Close()
+	if mm.Arch.Softcap != 20 || mm.Arch.Generation != "A5" || len(mm.Arch.Overridden) != 1 {
+		t.Fatalf("override file: softcap %v generation %s overridden %v", mm.Arch.Softcap, mm.Arch.Generation, mm.Arch.Overridden)
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(p), "override.json"), []byte(`{"softcapp": 20}`), 0o644)
+	if _, err := Load(p, Options{}); err == nil || !strings.Contains(err.Error(), "override.json") {
+		t.Fatalf("bad override file: %v", err)
+	}
+}
+
+func TestWindows(t *testing.T) {
+	for _, tc := range []struct {
+		seq, L  int
+		pattern string
+		div     int
+		want    []int
+	}{
+		{2048, 4, "SSSL", 4, []int{512, 512, 512, 2048}},
+		{2048, 4, "SSSL", 3, []int{768, 768, 768, 2048}},
+		{2048, 3, "SSSL", 2, []int{1024, 1024, 2048}},
+		{256, 4, "SSSL", 4, []int{128, 128, 128, 256}},
+		{64, 4, "SSSL", 4, []int{128, 128, 128, 64}},
+		{1024, 5, "SL", 4, []int{256, 1024, 256, 1024, 1024}},
+	} {
+		got := Windows(tc.seq, tc.L, tc.pattern, tc.div)
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("Windows(%d, %d, %s, %d) = %v, want %v", tc.seq, tc.L, tc.pattern, tc.div, got, tc.want)
+				break
+			}
+		}
+	}
+}
+
+func TestRandomShapes(t *testing.T) {
+	cfg, gen, err := Shape("d20")
+	if err != nil || gen != "A0" || cfg.NEmbd != 1280 || cfg.NHead != 10 || cfg.VocabSize != 65536 {
+		t.Fatalf("d20: %+v %s %v", cfg, gen, err)
+	}
+	cfg, gen, err = Shape("d4-a7")
+	if err != nil || gen != "A7" || cfg.NEmbd != 256 || cfg.NHead != 2 {
+		t.Fatalf("d4-a7: %+v %s %v", cfg, gen, err)
+	}
+	cfg.VocabSize = 512
+	m, err := NewRandom(cfg, gen, BF16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := m.NewCache(1, 8)
+	logits := make([]float32, cfg.VocabSize)
+	if err := m.Forward(c, []int{1, 2, 3}, 3, logits, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Shape("x20"); err == nil {
+		t.Error("bad shape: no error")
+	}
+}
