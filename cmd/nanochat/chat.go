@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,13 +39,18 @@ func newChatCmd(g *globals) *cobra.Command {
 		Short: "Answer one prompt (from -p or stdin), streamed to stdout",
 		Long: `Answer one prompt with the selected checkpoint, streaming the reply to stdout.
 The prompt comes from -p or, when -p is absent, from stdin. Base checkpoints
-have no chat template: the prompt is continued as plain text.`,
+have no chat template: the prompt is continued as plain text. With neither -p
+nor piped input, chat runs a line-by-line conversation like upstream's
+chat_cli (the full-screen app is plain "nanochat").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := (engineSettings{cf.settings}).validate(); err != nil {
 				return usageError{err}
 			}
 			prompt := cf.prompt
+			if in, ok := cmd.InOrStdin().(*os.File); ok && !cmd.Flags().Changed("prompt") && isTerminal(in) {
+				return chatREPL(cmd, g, cf)
+			}
 			if !cmd.Flags().Changed("prompt") {
 				data, err := io.ReadAll(cmd.InOrStdin())
 				if err != nil {
@@ -101,7 +107,9 @@ have no chat template: the prompt is continued as plain text.`,
 				return err
 			}
 			if cf.asJSON {
-				return json.NewEncoder(out).Encode(chatJSON(m.Info(), prompt, cf.settings, rep))
+				enc := json.NewEncoder(out)
+				enc.SetEscapeHTML(false)
+				return enc.Encode(chatJSON(m.Info(), prompt, cf.settings, rep))
 			}
 			fmt.Fprintln(out)
 			if !cf.quiet {
@@ -152,5 +160,62 @@ func chatJSON(info llm.Info, prompt string, s llm.Settings, rep llm.Reply) map[s
 			"ttft_ms": float64(st.TTFT.Microseconds()) / 1000, "duration_ms": float64(st.Duration.Microseconds()) / 1000,
 			"tokens_per_sec": st.TokensPerSec, "prefill_tokens_per_sec": st.PrefillPerSec,
 		},
+	}
+}
+
+// chatREPL is a plain line-based conversation (upstream chat_cli): "quit"
+// or "exit" ends it, "clear" starts over; Ctrl-C stops a reply.
+func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
+	m, err := g.openLocal("", cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "\nnanochat %s (%s) — type 'quit' or 'exit' to end, 'clear' to start over\n", m.Info().Name, m.Info().Generation)
+	var msgs []llm.Message
+	if cf.system != "" {
+		msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+	}
+	sc := bufio.NewScanner(cmd.InOrStdin())
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for {
+		fmt.Fprint(out, "\nUser: ")
+		if !sc.Scan() {
+			fmt.Fprintln(out, "\nGoodbye!")
+			return sc.Err()
+		}
+		line := strings.TrimSpace(sc.Text())
+		switch strings.ToLower(line) {
+		case "":
+			continue
+		case "quit", "exit":
+			fmt.Fprintln(out, "Goodbye!")
+			return nil
+		case "clear":
+			msgs = msgs[:0]
+			if cf.system != "" {
+				msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+			}
+			fmt.Fprintln(out, "Conversation cleared.")
+			continue
+		}
+		msgs = append(msgs, llm.Message{Role: "user", Content: line})
+		fmt.Fprint(out, "\nAssistant: ")
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+		rep, err := m.Chat(ctx, msgs, cf.settings, func(e llm.Event) {
+			fmt.Fprint(out, e.Text)
+			if e.Tool != nil {
+				fmt.Fprintf(out, "\x1b[2m[%s → %s]\x1b[0m", e.Tool.Expr, e.Tool.Result)
+			}
+		})
+		stop()
+		fmt.Fprintln(out)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "nanochat:", err)
+			msgs = msgs[:len(msgs)-1]
+			continue
+		}
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: rep.Rows[0].Text, Parts: rep.Rows[0].Parts})
 	}
 }

@@ -165,7 +165,7 @@ type arithParser struct {
 	pos  int
 }
 
-// parseArith returns the tree for the whole input and its depth in nodes.
+// parseArith returns the tree for the whole input.
 func parseArith(s string) (*node, error) {
 	toks, err := lexArith(s)
 	if err != nil {

@@ -5,15 +5,33 @@
 // Upstream passes the model's text to Python's eval with empty builtins once
 // a character whitelist and a few substring checks pass. This package
 // implements the part of Python that can be reached through those checks: a
-// tokenizer and recursive-descent parser for the Python 3.11 expression
+// tokenizer and recursive-descent parser for the CPython 3.11 expression
 // grammar over the allowed characters, Python's int (arbitrary precision),
 // float and tuple arithmetic, and string literals with .count. Every Python
 // exception, which upstream swallows into None, becomes ok == false.
 //
+// Python behaviour reproduced on purpose, however odd:
+//   - commas are deleted first: "1,000" is 1000 and "(1,2)" is 12;
+//   - "" and "   " reach eval (all() of nothing is true) and fail;
+//   - "**" is refused as text, so "2* *3" reaches eval (a SyntaxError);
+//   - "()" is the empty tuple, printed "()", and ()*3, ()+() are () while
+//     ()*2**63 overflows; "..." is Ellipsis, printed "Ellipsis";
+//   - "00" is 0 but "007" is a SyntaxError, "007.5" is 7.5;
+//   - 0/-5 is -0.0; 1//0.1 is 9.0; float literals too large are inf, and
+//     inf-inf prints "nan";
+//   - ints over 4300 digits: a literal is a SyntaxError, a result makes
+//     str() raise (upstream would crash the generation there);
+//   - the blacklist is matched inside string literals too, so
+//     'directory'.count('r') fails ("dir"), and an expression whose value
+//     is None (None if 'a'.count('a') else 1) is indistinguishable from an
+//     error;
+//   - a string literal containing ".count(" passes the gate and evaluates to
+//     itself: 'x.count(y)' gives "x.count(y)".
+//
 // Where Python would succeed through constructs this package deliberately
-// does not run (keywords such as not/if/is, other methods, numeric literals
-// in the string path, bound-method reprs that print memory addresses), Eval
-// reports ok == false; the test file lists each such divergence.
+// does not run (keywords such as not/if/is, other methods, exotic numeric
+// literals in the string path, bound-method reprs that print memory
+// addresses), Eval reports ok == false; testdata/cases.json lists them.
 package calc
 
 import (
@@ -60,7 +78,6 @@ var (
 	errType     = errors.New("type error")
 	errZeroDiv  = errors.New("division by zero")
 	errOverflow = errors.New("overflow")
-	errName     = errors.New("name error")
 	errAttr     = errors.New("attribute error")
 	errLimit    = errors.New("complexity limit exceeded")
 	errUnsup    = errors.New("construct not supported")

@@ -148,7 +148,7 @@ func TestEvalComplexityGuard(t *testing.T) {
 	if got, ok := Eval("(" + product + ")//(" + product + ")"); ok {
 		t.Errorf("Eval(huge//huge) = %q, true; want failure from the int size guard", got)
 	}
-	small := strings.TrimSuffix(strings.Repeat(lit+"*", n/2), "*")
+	small := strings.TrimSuffix(strings.Repeat(lit+"*", n/4), "*")
 	if got, ok := Eval("(" + small + ")//(" + small + ")"); got != "1" || !ok {
 		t.Errorf("Eval(big//big) = %q, %v; want \"1\", true", got, ok)
 	}

@@ -1,7 +1,6 @@
 package calc
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 )
@@ -12,18 +11,20 @@ import (
 //
 //	expr    = primary
 //	primary = atom { "." "count" | "(" [expr] ")" }
-//	atom    = STRING { STRING } | "(" ")" | "(" expr ")"
+//	atom    = STRING { STRING } | "(" ")" | "(" expr ")" | INT | FLOAT
+//	        | "..." | "None" | "True" | "False"
 //
 // with Python's meaning: adjacent literals concatenate (str and bytes may not
 // mix), str.count and bytes.count count non-overlapping occurrences (an
-// empty needle matches len+1 times), ().count(x) is 0. Names are unbound
-// (upstream's eval has empty builtins), so a name is a NameError. Keywords,
-// numbers, Ellipsis and attributes other than count are not evaluated here
-// even where Python would succeed with them; see the divergence table in the
-// tests.
+// empty needle matches len+1 times), bytes.count(i) counts the byte i,
+// ().count(x) is 0 for any x. Other names are unbound (upstream's eval has
+// empty builtins), so they are NameErrors. Other keywords (not, if, is, in,
+// and, or, ...), attributes other than count, and numeric literals other
+// than plain decimal ints and floats are valid Python that is deliberately
+// not evaluated here; testdata/cases.json lists such divergences.
 
 type strTok struct {
-	kind  tokKind // tLParen, tRParen, tDot, tEOF, or tStr / tName below
+	kind  tokKind // tStr, tName, tInt, tFloat, tEllipsis, tLParen, tRParen, tDot or tEOF
 	text  string  // literal contents for tStr, identifier for tName
 	bytes bool    // tStr: a b"" literal
 }
@@ -364,17 +365,18 @@ func call(f object, args []object) (object, error) {
 	switch {
 	case recv.kind == objTuple:
 		return object{kind: objInt, n: 0}, nil
-	case recv.kind == objStr && arg.kind == objStr:
+	case recv.kind == objStr && arg.kind == objStr,
+		recv.kind == objBytes && arg.kind == objBytes:
+		// Literal contents are ASCII, so strings.Count's rune-based
+		// empty-needle rule (count+1) matches Python's len+1 for bytes too.
 		return object{kind: objInt, n: strings.Count(recv.s, arg.s)}, nil
-	case recv.kind == objBytes && arg.kind == objBytes:
-		return object{kind: objInt, n: bytes.Count([]byte(recv.s), []byte(arg.s))}, nil
 	case recv.kind == objBytes && arg.kind == objInt:
 		// bytes.count(i) counts the byte i; ValueError outside 0..255.
 		b, ok := byteValue(arg)
 		if !ok {
 			return object{}, errOverflow
 		}
-		return object{kind: objInt, n: bytes.Count([]byte(recv.s), []byte{b})}, nil
+		return object{kind: objInt, n: strings.Count(recv.s, string([]byte{b}))}, nil
 	default:
 		return object{}, errType // must be str, not ...
 	}

@@ -218,7 +218,10 @@ HAND = [
     "'a'.count('a') 'b'", "'a'.count('a').count('a')", "'a'.count('a' 'b' 'a')", "'a'.count",
     "'a'.counts('a')", "'a'.Count('a')", "'a'.count('a'", "'a'.count'a')", "'a.count('a')",
     "'a'.count('a'))", "'a'..count('a')", "'a'.count(007)", "'a'.count(000)", "b'a'.count(00)",
-    "'a'.count(1x)", "'a'.count(1_0)", "b'\x00'.count(0)",
+    "'a'.count(1x)", "'a'.count(1_0)", "b'\x00'.count(0)", "().count(None)", "b'abc'.count(True)",
+    "b'abc'.count(False)", "().count(True)", "None.count('a')", "'a'.count(False)", "(None).count(None)",
+    "b'a'.count(" + "9" * 30 + ")", "().count(" + "9" * 4301 + ")", "().count(" + "9" * 4300 + ")",
+    "().count(0" + "0" * 10 + ")", "().count(00.5)", "().count(.5)", "().count(5.)", "().count(5.a)",
     # dangerous words, including inside literals
     "'directory'.count('r')", "'profile'.count('f')", "'opening'.count('n')", "'Import'.count('i')",
     "'evaluate'.count('e')", "'a__b'.count('a')", "'INPUT'.count('I')", "'vars'.count('v')",
@@ -406,7 +409,7 @@ def rand_count_expr(r, depth):
     k = r.random()
     if depth <= 0 or k < 0.3:
         atom = r.choice([rand_str(r), rand_str(r), rand_str(r) + r.choice(["", " "]) + rand_str(r),
-                         "()", "x", "None", str(r.randint(0, 300)), "..."])
+                         "()", "x", "None", "True", "False", str(r.randint(0, 300)), "...", "1.5", "007"])
         return atom
     if k < 0.75:
         recv = rand_count_expr(r, depth - 1)
@@ -420,10 +423,47 @@ def rand_count_expr(r, depth):
     return rand_count_expr(r, depth - 1) + r.choice([".count", "(", ")", " ", ".", "()"]) + rand_count_expr(r, depth - 1)
 
 
+def typed_count(r):
+    """A well-typed count call, so that most of these evaluate."""
+    kind = r.choice("sssbt")
+
+    def lit(word):
+        q = r.choice(["'", '"', "'''", '"""'])
+        pre = r.choice(["", "", "b", "rb", "Br"] if kind == "b" else ["", "", "", "r", "u", "f", "Rf"])
+        s = pre + q + word + q
+        return "(" + s + ")" if r.random() < 0.2 else s
+
+    def word(n):
+        return "".join(r.choice("abr r.()") for _ in range(r.randint(0, n)))
+    if kind == "t":
+        recv = "()"
+        arg = r.choice(["()", "'a'", "b'a'", "None", "True", str(r.randint(0, 99)), "...", "1.5", "(())"])
+    else:
+        recv = lit(word(10))
+        if r.random() < 0.3:
+            recv += r.choice(["", " "]) + lit(word(4))
+        arg = lit(word(2))
+        if kind == "b" and r.random() < 0.3:
+            arg = r.choice(["97", "98", "114", "32", "0", "255", "256", "True", "False"])
+    sp = r.choice(["", "", " "])
+    e = recv + sp + ".count(" + sp + arg + sp + ")"
+    return "(" + e + ")" if r.random() < 0.1 else e
+
+
 def random_count(r, n):
     alphabet = "abrfuBR'\"()._ 0123456789xc.count("
     out = []
     for _ in range(n):
+        if r.random() < 0.4:
+            e = typed_count(r)
+            out.append(mutate(r, e, alphabet) if r.random() < 0.1 else e)
+            continue
+        if r.random() < 0.15:
+            # character soup that passes the string-path gate
+            e = "".join(r.choice(["'", '"', "(", ")", ".", " ", "a", "b", "r", "1", "0", "x", "()"])
+                        for _ in range(r.randint(1, 12)))
+            out.append(e + ".count(" + "".join(r.choice("'\"() ab.") for _ in range(r.randint(0, 6))))
+            continue
         e = rand_count_expr(r, r.randint(1, 3))
         if r.random() < 0.3:
             e = mutate(r, e, alphabet)
