@@ -67,7 +67,7 @@ type cpuCache struct {
 
 func (c cpuCache) Rows() int            { return c.c.Batch }
 func (c cpuCache) Cap() int             { return c.c.MaxLen }
-func (c cpuCache) Len() int             { return c.c.Pos }
+func (c cpuCache) Len() int             { return c.c.Len() }
 func (c cpuCache) Truncate(n int) error { return c.c.Truncate(n) }
 func (c cpuCache) Tokens(r int) []int   { return c.c.Tokens(r) }
 func (c cpuCache) Forward(tokens []int, T int, logits []float32, all bool) error {

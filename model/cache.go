@@ -10,7 +10,8 @@ type Cache struct {
 	m      *Model
 	Batch  int
 	MaxLen int
-	Pos    int // tokens already cached (every row)
+	pos    []int // [Batch] tokens already cached per row
+	all    []int // 0…Batch-1, the row list of a whole-cache Forward
 
 	k, v [][]float32 // per layer: [Batch][MaxLen][KVDim]
 	toks []int       // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
@@ -29,7 +30,10 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 	kv := m.Config.KVDim()
 	c := &Cache{m: m, Batch: batch, MaxLen: maxLen,
 		k: make([][]float32, m.Config.NLayer), v: make([][]float32, m.Config.NLayer),
-		toks: make([]int, batch*maxLen)}
+		toks: make([]int, batch*maxLen), pos: make([]int, batch), all: make([]int, batch)}
+	for i := range c.all {
+		c.all[i] = i
+	}
 	for i := range c.k {
 		c.k[i] = make([]float32, batch*maxLen*kv)
 		c.v[i] = make([]float32, batch*maxLen*kv)
@@ -37,43 +41,67 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 	return c, nil
 }
 
-// Reset empties the cache (keeping its memory).
-func (c *Cache) Reset() { c.Pos = 0 }
-
-// Truncate drops cached positions ≥ n, so a conversation can continue from a
-// shared prefix without recomputing it.
-func (c *Cache) Truncate(n int) error {
-	if n < 0 || n > c.Pos {
-		return fmt.Errorf("truncate cache to %d: have %d positions", n, c.Pos)
+// Reset empties every row (keeping the memory).
+func (c *Cache) Reset() {
+	for i := range c.pos {
+		c.pos[i] = 0
 	}
-	c.Pos = n
+}
+
+// Len is the number of positions cached in row 0 (all rows after Forward
+// calls over the whole cache).
+func (c *Cache) Len() int { return c.pos[0] }
+
+// RowLen is the number of positions cached in row r.
+func (c *Cache) RowLen(r int) int { return c.pos[r] }
+
+// Truncate drops cached positions ≥ n of every row, so a conversation can
+// continue from a shared prefix without recomputing it.
+func (c *Cache) Truncate(n int) error {
+	for r := range c.pos {
+		if err := c.TruncateRow(r, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TruncateRow drops positions ≥ n of row r (0 frees the row).
+func (c *Cache) TruncateRow(r, n int) error {
+	if r < 0 || r >= c.Batch || n < 0 || n > c.pos[r] {
+		return fmt.Errorf("truncate cache row %d to %d: have %d rows", r, n, c.Batch)
+	}
+	c.pos[r] = n
 	return nil
 }
 
 // Tokens returns the cached token ids of row b (valid until the next Forward).
-func (c *Cache) Tokens(b int) []int { return c.toks[b*c.MaxLen : b*c.MaxLen+c.Pos] }
+func (c *Cache) Tokens(b int) []int { return c.toks[b*c.MaxLen : b*c.MaxLen+c.pos[b]] }
 
 // CopyFrom fills every row of c with row src of o (batch-1 prefill shared by
 // num_samples rows, as nanochat's KVCache.prefill does), including the smear
 // and bigram state (the cached token ids).
 func (c *Cache) CopyFrom(o *Cache, src int) error {
-	if o.m != c.m || o.Pos > c.MaxLen || src < 0 || src >= o.Batch {
-		return fmt.Errorf("copy cache: incompatible caches (pos %d, max %d)", o.Pos, c.MaxLen)
-	}
-	kv := c.m.Config.KVDim()
-	n := o.Pos * kv
-	for l := range c.k {
-		srcK := o.k[l][src*o.MaxLen*kv : src*o.MaxLen*kv+n]
-		srcV := o.v[l][src*o.MaxLen*kv : src*o.MaxLen*kv+n]
-		for b := 0; b < c.Batch; b++ {
-			copy(c.k[l][b*c.MaxLen*kv:], srcK)
-			copy(c.v[l][b*c.MaxLen*kv:], srcV)
+	for b := 0; b < c.Batch; b++ {
+		if err := c.CopyRow(b, o, src); err != nil {
+			return err
 		}
 	}
-	for b := 0; b < c.Batch; b++ {
-		copy(c.toks[b*c.MaxLen:], o.toks[src*o.MaxLen:src*o.MaxLen+o.Pos])
+	return nil
+}
+
+// CopyRow replaces row dst of c with row src of o.
+func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
+	if o.m != c.m || src < 0 || src >= o.Batch || dst < 0 || dst >= c.Batch || o.pos[src] > c.MaxLen {
+		return fmt.Errorf("copy cache row %d to row %d: incompatible caches", src, dst)
 	}
-	c.Pos = o.Pos
+	kv, n := c.m.Config.KVDim(), o.pos[src]
+	for l := range c.k {
+		copy(c.k[l][dst*c.MaxLen*kv:], o.k[l][src*o.MaxLen*kv:src*o.MaxLen*kv+n*kv])
+		copy(c.v[l][dst*c.MaxLen*kv:], o.v[l][src*o.MaxLen*kv:src*o.MaxLen*kv+n*kv])
+	}
+	copy(c.toks[dst*c.MaxLen:], o.toks[src*o.MaxLen:src*o.MaxLen+n])
+	c.pos[dst] = n
 	return nil
 }
 

@@ -3,28 +3,49 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nanochat-go/nanochat/kernels"
 )
 
-// Forward runs T new tokens for every row of c (tokens is [Batch][T]) at
-// positions c.Pos…c.Pos+T-1, appends them to the cache, and writes fp32
-// logits (cropped to vocab_size, softcapped): [Batch][T][V] when all is set,
-// else [Batch][V] for each row's last position. It is nanochat's
-// GPT.forward (spec §1.2) with a KV cache; unlike nanochat it also smears
-// the first token of a chunk with the cached previous token, so any chunking
-// of a sequence computes the same as one full forward.
+// Forward runs T new tokens for every row of c (tokens is [Batch][T]), each
+// row continuing at its own cached length, appends them to the cache, and
+// writes fp32 logits (cropped to vocab_size, softcapped): [Batch][T][V] when
+// all is set, else [Batch][V] for each row's last position. It is
+// nanochat's GPT.forward (spec §1.2) with a KV cache; unlike nanochat it
+// also smears the first token of a chunk with the cached previous token, so
+// any chunking of a sequence computes the same as one full forward.
 func (m *Model) Forward(c *Cache, tokens []int, T int, logits []float32, all bool) error {
+	return m.forward(c, c.all, tokens, T, logits, all)
+}
+
+// ForwardRows advances only the listed rows by one token each (tokens[j]
+// for row rows[j]) and writes their next-token logits ([len(rows)][V]):
+// the decode step of continuous batching, where rows sit at different
+// positions and idle rows are skipped.
+func (m *Model) ForwardRows(c *Cache, rows []int, tokens []int, logits []float32) error {
+	for j, r := range rows {
+		if r < 0 || r >= c.Batch || slices.Contains(rows[:j], r) {
+			return fmt.Errorf("forward rows: row %d invalid or repeated (cache has %d rows)", r, c.Batch)
+		}
+	}
+	return m.forward(c, rows, tokens, 1, logits, false)
+}
+
+func (m *Model) forward(c *Cache, rows []int, tokens []int, T int, logits []float32, all bool) error {
 	cfg, a, w := m.Config, m.Arch, m.W
-	B, C, V := c.Batch, cfg.NEmbd, cfg.VocabSize
+	B, C, V := len(rows), cfg.NEmbd, cfg.VocabSize
 	N := B * T
 	switch {
 	case c.m != m:
 		return fmt.Errorf("forward: cache belongs to another model")
 	case T <= 0 || len(tokens) != N:
 		return fmt.Errorf("forward: %d tokens for %d rows × %d positions", len(tokens), B, T)
-	case c.Pos+T > c.MaxLen:
-		return fmt.Errorf("forward: %d cached + %d new tokens exceed the cache length %d", c.Pos, T, c.MaxLen)
+	}
+	for _, r := range rows {
+		if c.pos[r]+T > c.MaxLen {
+			return fmt.Errorf("forward: row %d: %d cached + %d new tokens exceed the cache length %d", r, c.pos[r], T, c.MaxLen)
+		}
 	}
 	outRows := B
 	if all {
@@ -40,16 +61,16 @@ func (m *Model) Forward(c *Cache, tokens []int, T int, logits []float32, all boo
 	}
 	ws := &c.ws
 	ws.ensure(cfg, a.PaddedVocab, N)
-	for b := 0; b < B; b++ {
-		copy(c.toks[b*c.MaxLen+c.Pos:], tokens[b*T:(b+1)*T])
+	for j, r := range rows {
+		copy(c.toks[r*c.MaxLen+c.pos[r]:], tokens[j*T:(j+1)*T])
 	}
 
-	m.embed(c, tokens, T)  // ws.x = x0 = norm(wte[idx]) (+ smear)
-	m.bigram(c, tokens, T) // ws.emb = bigram embeddings (A4b)
+	m.embed(c, rows, tokens, T)  // ws.x = x0 = norm(wte[idx]) (+ smear)
+	m.bigram(c, rows, tokens, T) // ws.emb = bigram embeddings (A4b)
 	copy(ws.x0[:N*C], ws.x[:N*C])
 	for i := range w.Layers {
 		m.mix(c, i, N)
-		m.attention(c, i, tokens, T)
+		m.attention(c, i, rows, tokens, T)
 		m.mlp(c, i, N)
 		if a.Smear && i == cfg.NLayer/2 {
 			copy(ws.xb[:N*C], ws.x[:N*C])
@@ -58,14 +79,16 @@ func (m *Model) Forward(c *Cache, tokens []int, T int, logits []float32, all boo
 	if a.Smear {
 		kernels.Axpy(-w.BackoutLambda, ws.xb[:N*C], ws.x[:N*C])
 	}
-	m.logits(c, T, logits, all)
-	c.Pos += T
+	m.logits(c, B, T, logits, all)
+	for _, r := range rows {
+		c.pos[r] += T
+	}
 	return nil
 }
 
 // embed writes ws.x[n] = norm(wte[tok]) and, for A7, smears each token with
 // the previous token's pre-smear embedding (ws.emb keeps the pre-smear rows).
-func (m *Model) embed(c *Cache, tokens []int, T int) {
+func (m *Model) embed(c *Cache, rows, tokens []int, T int) {
 	ws, C := &c.ws, m.Config.NEmbd
 	N := len(tokens)
 	for n, tok := range tokens {
@@ -77,16 +100,16 @@ func (m *Model) embed(c *Cache, tokens []int, T int) {
 		return
 	}
 	gate := m.W.SmearGate
-	for b := 0; b < c.Batch; b++ {
+	for j, r := range rows {
 		for t := 0; t < T; t++ {
-			n := b*T + t
+			n := j*T + t
 			var prev []float32
 			switch {
 			case t > 0:
 				prev = ws.emb[(n-1)*C : n*C]
-			case c.Pos > 0:
+			case c.pos[r] > 0:
 				prev = ws.row[:C]
-				m.W.WTE.Row(prev, c.toks[b*c.MaxLen+c.Pos-1])
+				m.W.WTE.Row(prev, c.toks[r*c.MaxLen+c.pos[r]-1])
 				kernels.RMSNorm(prev, prev, 1, C)
 			default:
 				continue
@@ -103,18 +126,18 @@ func (m *Model) embed(c *Cache, tokens []int, T int) {
 // Upstream hashed within each forward call, so a single-token decode step
 // always used 5V−1 (DecodeBigramReset); prefill chunks here still see the
 // cached previous token, so chunking a prompt changes nothing.
-func (m *Model) bigram(c *Cache, tokens []int, T int) {
+func (m *Model) bigram(c *Cache, rows, tokens []int, T int) {
 	if !m.Arch.Bigram {
 		return
 	}
 	ws, C := &c.ws, m.Config.NEmbd
 	mod := int64(5*m.Config.VocabSize - 1)
-	for b := 0; b < c.Batch; b++ {
+	for j, r := range rows {
 		for t := 0; t < T; t++ {
-			n, pos := b*T+t, c.Pos+t
+			n, pos := j*T+t, c.pos[r]+t
 			idx := mod
 			if pos > 0 && !(T == 1 && m.Arch.DecodeBigramReset) {
-				cur, prev := int64(tokens[n]), int64(c.toks[b*c.MaxLen+pos-1])
+				cur, prev := int64(tokens[n]), int64(c.toks[r*c.MaxLen+pos-1])
 				idx = ((36313 * cur) ^ (27191 * prev)) % mod
 			}
 			m.W.Bigram.Row(ws.emb[n*C:(n+1)*C], int(idx))
@@ -139,7 +162,7 @@ func (m *Model) mix(c *Cache, i, N int) {
 }
 
 // attention is x += c_proj(attn(norm(x))) for layer i (spec §1.3).
-func (m *Model) attention(c *Cache, i int, tokens []int, T int) {
+func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 	cfg, a, l := m.Config, m.Arch, &m.W.Layers[i]
 	ws, N, C := &c.ws, len(tokens), cfg.NEmbd
 	H, KV, hd := cfg.NHead, cfg.NKVHead, cfg.HeadDim()
@@ -167,7 +190,7 @@ func (m *Model) attention(c *Cache, i int, tokens []int, T int) {
 		}
 	}
 	for n := 0; n < N; n++ {
-		pos := c.Pos + n%T
+		pos := c.pos[rows[n/T]] + n%T
 		m.rope(ws.q[n*qd:(n+1)*qd], pos)
 		m.rope(ws.k[n*kvd:(n+1)*kvd], pos)
 	}
@@ -181,13 +204,13 @@ func (m *Model) attention(c *Cache, i int, tokens []int, T int) {
 	if T == 1 && a.DecodeNoWindow {
 		window = -1
 	}
-	for b := 0; b < c.Batch; b++ {
-		base := b * c.MaxLen * kvd
-		copy(c.k[i][base+c.Pos*kvd:], ws.k[b*T*kvd:(b+1)*T*kvd])
-		copy(c.v[i][base+c.Pos*kvd:], ws.v[b*T*kvd:(b+1)*T*kvd])
-		kernels.Attention(ws.att[b*T*qd:(b+1)*T*qd], ws.q[b*T*qd:(b+1)*T*qd],
+	for j, r := range rows {
+		base, p0 := r*c.MaxLen*kvd, c.pos[r]
+		copy(c.k[i][base+p0*kvd:], ws.k[j*T*kvd:(j+1)*T*kvd])
+		copy(c.v[i][base+p0*kvd:], ws.v[j*T*kvd:(j+1)*T*kvd])
+		kernels.Attention(ws.att[j*T*qd:(j+1)*T*qd], ws.q[j*T*qd:(j+1)*T*qd],
 			c.k[i][base:base+c.MaxLen*kvd], c.v[i][base:base+c.MaxLen*kvd],
-			kernels.Attn{T: T, Pos0: c.Pos, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: kvd})
+			kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: kvd})
 	}
 	l.CProj.MatMul(h, ws.att, N)
 	kernels.Axpy(1, h, ws.x[:N*C])
@@ -221,13 +244,13 @@ func (m *Model) mlp(c *Cache, i, N int) {
 
 // logits computes softcap(crop(lm_head(norm(x)))) for every position or for
 // each row's last one.
-func (m *Model) logits(c *Cache, T int, out []float32, all bool) {
+func (m *Model) logits(c *Cache, B, T int, out []float32, all bool) {
 	ws, C, V, Vp := &c.ws, m.Config.NEmbd, m.Config.VocabSize, m.Arch.PaddedVocab
-	rows := c.Batch * T
+	rows := B * T
 	src := ws.x[:rows*C]
 	if !all {
-		rows = c.Batch
-		for b := 0; b < c.Batch; b++ {
+		rows = B
+		for b := 0; b < B; b++ {
 			copy(ws.last[b*C:(b+1)*C], ws.x[((b+1)*T-1)*C:(b+1)*T*C])
 		}
 		src = ws.last[:rows*C]

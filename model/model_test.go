@@ -125,8 +125,8 @@ func TestForwardRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if c.Pos != 0 {
-		t.Fatalf("failed forwards moved the cache to %d", c.Pos)
+	if c.Len() != 0 {
+		t.Fatalf("failed forwards moved the cache to %d", c.Len())
 	}
 	if _, err := m.NewCache(1, 10*m.Config.SequenceLen+1); err == nil {
 		t.Error("cache longer than the RoPE table: no error")
@@ -268,5 +268,42 @@ func TestRandomShapes(t *testing.T) {
 	}
 	if _, _, err := Shape("x20"); err == nil {
 		t.Error("bad shape: no error")
+	}
+}
+
+// Rows at different positions advance together (continuous batching) and
+// each equals its own batch-1 decode.
+func TestForwardRowsAtDifferentPositions(t *testing.T) {
+	m, g := loadGolden(t, "e_head", Exact)
+	V := m.Config.VocabSize
+	big, _ := m.NewCache(3, 64)
+	lens := []int{5, 17, 9}
+	singles := make([]*Cache, 3)
+	logits := make([]float32, 3*V)
+	for r, n := range lens {
+		one, _ := m.NewCache(1, 64)
+		m.Forward(one, g.Tokens[r*20:r*20+n], n, logits[:V], false)
+		if err := big.CopyRow(r, one, 0); err != nil {
+			t.Fatal(err)
+		}
+		singles[r] = one
+	}
+	rows := []int{2, 0} // row 1 idles
+	toks := []int{g.Tokens[300], g.Tokens[301]}
+	if err := m.ForwardRows(big, rows, toks, logits[:2*V]); err != nil {
+		t.Fatal(err)
+	}
+	for j, r := range rows {
+		want := make([]float32, V)
+		m.Forward(singles[r], toks[j:j+1], 1, want, false)
+		if d := maxDiff(logits[j*V:(j+1)*V], want); d > 1e-4 {
+			t.Errorf("row %d differs from its own decode by %.3g", r, d)
+		}
+	}
+	if big.RowLen(0) != 6 || big.RowLen(1) != 17 || big.RowLen(2) != 10 {
+		t.Fatalf("row lengths %d %d %d, want 6 17 10", big.RowLen(0), big.RowLen(1), big.RowLen(2))
+	}
+	if err := m.ForwardRows(big, []int{1, 1}, []int{1, 2}, logits); err == nil {
+		t.Fatal("repeated row: no error")
 	}
 }

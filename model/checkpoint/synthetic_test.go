@@ -322,3 +322,24 @@ func TestParseTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestTensorWithoutStorage checks that a Tensor not read from a File fails
+// cleanly instead of panicking.
+func TestTensorWithoutStorage(t *testing.T) {
+	x := &Tensor{Name: "x", DType: BF16, Shape: []int{2}, Stride: []int{1}}
+	if _, err := x.Float32(); err == nil {
+		t.Error("Float32 succeeded")
+	}
+	if _, err := x.BF16Bits(); err == nil {
+		t.Error("BF16Bits succeeded")
+	}
+	if _, err := x.Int64s(); err == nil {
+		t.Error("Int64s succeeded")
+	}
+	if _, err := x.Bytes(); err == nil {
+		t.Error("Bytes succeeded")
+	}
+	if x.StorageKey() != "" {
+		t.Errorf("StorageKey = %q, want empty", x.StorageKey())
+	}
+}

@@ -30,8 +30,12 @@ type storage struct {
 	closed bool
 }
 
-// usable reports an error if t's file has been closed.
+// usable reports an error if t has no storage (it was not read from a
+// File) or its file has been closed.
 func (t *Tensor) usable() error {
+	if t.storage == nil {
+		return fmt.Errorf("tensor %q: no storage (not read from a checkpoint)", t.Name)
+	}
 	if t.storage.closed {
 		return fmt.Errorf("tensor %q: checkpoint is closed", t.Name)
 	}
@@ -40,7 +44,12 @@ func (t *Tensor) usable() error {
 
 // StorageKey returns the key of the storage record that backs t; tensors
 // that share a key share memory.
-func (t *Tensor) StorageKey() string { return t.storage.key }
+func (t *Tensor) StorageKey() string {
+	if t.storage == nil {
+		return ""
+	}
+	return t.storage.key
+}
 
 // NumEl returns the number of elements, the product of Shape.
 func (t *Tensor) NumEl() int {
