@@ -40,6 +40,21 @@ type Cache interface {
 	Tokens(r int) []int
 }
 
+// RowCache is a Cache whose rows can sit at different positions and advance
+// independently: what continuous batching (Batcher) needs.
+type RowCache interface {
+	Cache
+	// ForwardRows feeds tokens[j] to row rows[j] and writes each listed
+	// row's next-token logits ([len(rows)][V]).
+	ForwardRows(rows []int, tokens []int, logits []float32) error
+	// CopyRow replaces row dst with row srcRow of src.
+	CopyRow(dst int, src Cache, srcRow int) error
+	// TruncateRow drops positions ≥ n of row r.
+	TruncateRow(r, n int) error
+	// RowLen is the number of positions cached in row r.
+	RowLen(r int) int
+}
+
 // CPU adapts a loaded model to Backend.
 func CPU(m *model.Model, device string) Backend { return cpuBackend{m, device} }
 
@@ -80,3 +95,16 @@ func (c cpuCache) CopyFrom(src Cache, row int) error {
 	}
 	return c.c.CopyFrom(s.c, row)
 }
+
+func (c cpuCache) ForwardRows(rows []int, tokens []int, logits []float32) error {
+	return c.m.ForwardRows(c.c, rows, tokens, logits)
+}
+func (c cpuCache) CopyRow(dst int, src Cache, srcRow int) error {
+	s, ok := src.(cpuCache)
+	if !ok {
+		return fmt.Errorf("copy cache row: source is %T, want a CPU cache", src)
+	}
+	return c.c.CopyRow(dst, s.c, srcRow)
+}
+func (c cpuCache) TruncateRow(r, n int) error { return c.c.TruncateRow(r, n) }
+func (c cpuCache) RowLen(r int) int           { return c.c.RowLen(r) }

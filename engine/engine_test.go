@@ -270,3 +270,21 @@ func TestSamplingRespectsTopKAndTopP(t *testing.T) {
 		}
 	}
 }
+
+func (c *fakeCache) ForwardRows(rows []int, tokens []int, logits []float32) error {
+	V := c.b.vocab
+	for j, r := range rows {
+		sub := &fakeCache{b: c.b, rows: [][]int{c.rows[r]}, max: c.max}
+		if err := sub.Forward(tokens[j:j+1], 1, logits[j*V:(j+1)*V], false); err != nil {
+			return err
+		}
+		c.rows[r] = sub.rows[0]
+	}
+	return nil
+}
+func (c *fakeCache) CopyRow(dst int, src Cache, srcRow int) error {
+	c.rows[dst] = slices.Clone(src.(*fakeCache).rows[srcRow])
+	return nil
+}
+func (c *fakeCache) TruncateRow(r, n int) error { c.rows[r] = c.rows[r][:n]; return nil }
+func (c *fakeCache) RowLen(r int) int           { return len(c.rows[r]) }

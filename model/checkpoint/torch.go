@@ -103,7 +103,10 @@ func (u *unpickler) reduce(callable pickle.Value, args pickle.Tuple) (pickle.Val
 		"_rebuild_parameter_with_state": {4, 4},
 	}
 	switch {
-	case g == pickle.Global{Module: "collections", Name: "OrderedDict"} && len(args) == 0:
+	case g == pickle.Global{Module: "collections", Name: "OrderedDict"}:
+		if len(args) != 0 {
+			return nil, false, fmt.Errorf("%s with %d arguments is not supported", g, len(args))
+		}
 		return nil, false, nil
 	case g.Module != "torch._utils" || nargs[g.Name] == [2]int{}:
 		return nil, false, fmt.Errorf("unsupported global %s", g)
