@@ -51,7 +51,7 @@ var ErrClosed = errors.New("batcher closed")
 // to the backend's context length.
 func NewBatcher(b Backend, opts Options, rows int) (*Batcher, error) {
 	if opts.PrefillChunk <= 0 {
-		opts.PrefillChunk = 256
+		opts.PrefillChunk = 128
 	}
 	c, err := b.NewCache(rows, b.ContextLen())
 	if err != nil {

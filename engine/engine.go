@@ -25,7 +25,7 @@ type Options struct {
 	// Tool is the calculator (nil: tool calls produce no output).
 	Tool Tool
 	// PrefillChunk bounds the tokens per prefill forward, so cancellation
-	// is noticed within one chunk (default 256).
+	// is noticed within one chunk (default 128).
 	PrefillChunk int
 }
 
@@ -81,7 +81,7 @@ type Engine struct {
 // New returns an engine over b.
 func New(b Backend, opts Options) *Engine {
 	if opts.PrefillChunk <= 0 {
-		opts.PrefillChunk = 256
+		opts.PrefillChunk = 128
 	}
 	return &Engine{b: b, opts: opts}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +22,8 @@ type globals struct {
 	override  string
 	precision string
 	threads   int
+	cpuprof   string
+	stopProf  func()
 }
 
 func newRootCmd() *cobra.Command {
@@ -35,7 +39,22 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 			if g.threads > 0 {
 				kernels.SetThreads(g.threads)
 			}
+			if g.cpuprof != "" {
+				f, err := os.Create(g.cpuprof)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				g.stopProf = func() { pprof.StopCPUProfile(); f.Close() }
+			}
 			return nil
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if g.stopProf != nil {
+				g.stopProf()
+			}
 		},
 	}
 	pf := root.PersistentFlags()
@@ -45,6 +64,7 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	pf.IntVar(&g.step, "step", -1, "training step (default: the last)")
 	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
 	pf.StringVar(&g.precision, "precision", "bf16", "linear weights in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes, nanochat-on-CPU numerics)")
+	pf.StringVar(&g.cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	pf.IntVar(&g.threads, "threads", 0, fmt.Sprintf("compute threads (default %d)", runtime.GOMAXPROCS(0)))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
