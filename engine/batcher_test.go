@@ -57,7 +57,7 @@ func TestBatcherMatchesEngine(t *testing.T) {
 }
 
 func TestBatcherCancelFreesRows(t *testing.T) {
-	b := &fakeBackend{vocab: 90, ctxLen: 4096}
+	b := &fakeBackend{vocab: 90, ctxLen: 4096, delay: 100 * time.Microsecond}
 	bt, err := NewBatcher(b, Options{Specials: specials}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,6 @@ func TestBatcherCancelFreesRows(t *testing.T) {
 		var once sync.Once
 		_, err := bt.Generate(ctx, Request{Prompt: []int{1}, MaxTokens: 4000}, func([]Token) error {
 			once.Do(func() { close(started) })
-			time.Sleep(time.Millisecond)
 			return nil
 		})
 		done <- err

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 // fakeBackend is a scripted model: the logits after a history are a pure
@@ -16,6 +17,7 @@ type fakeBackend struct {
 	next     func(history []int) int
 	forwards int // Forward calls
 	fed      int // tokens fed
+	delay    time.Duration
 }
 
 func (b *fakeBackend) VocabSize() int   { return b.vocab }
@@ -51,6 +53,7 @@ func (c *fakeCache) CopyFrom(src Cache, row int) error {
 func (c *fakeCache) Forward(tokens []int, T int, logits []float32, all bool) error {
 	c.b.forwards++
 	c.b.fed += len(tokens)
+	time.Sleep(c.b.delay)
 	V := c.b.vocab
 	for r := range c.rows {
 		if len(c.rows[r])+T > c.max {
