@@ -150,3 +150,32 @@ func TestTokenizerMismatchIsAnError(t *testing.T) {
 		t.Fatalf("err %v: want a vocab mismatch naming both sizes", err)
 	}
 }
+
+func TestPromptLogprobs(t *testing.T) {
+	m := openDemo(t)
+	text := "<|user_start|>Hi<|user_end|><|assistant_start|>Hello"
+	lps, err := m.PromptLogprobs(context.Background(), text, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joined strings.Builder
+	for _, lp := range lps {
+		joined.WriteString(lp.Token)
+		if lp.Logprob > 0 || len(lp.Top) != 3 || lp.Top[0].Logprob < lp.Top[1].Logprob || lp.Logprob > lp.Top[0].Logprob+1e-9 {
+			t.Fatalf("bad entry %+v", lp)
+		}
+	}
+	if joined.String() != text {
+		t.Fatalf("tokens join to %q, want %q", joined.String(), text)
+	}
+	// The logprob of a token equals what the engine's next-token logits give.
+	ids := append([]int{m.ct.BOS}, m.Tokenizer.EncodeWithSpecials(text)...)
+	logits, err := m.Engine.Logits(context.Background(), ids[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(logits[ids[3]]) - logSumExp(logits)
+	if d := want - lps[2].Logprob; d > 1e-5 || d < -1e-5 {
+		t.Fatalf("logprob of token 3: %v, engine says %v", lps[2].Logprob, want)
+	}
+}
