@@ -21,12 +21,14 @@ import (
 
 // Model runs a checkpoint in-process; it implements llm.Model.
 type Model struct {
-	Net       *model.Model
-	Tokenizer *tokenizer.Tokenizer
-	Engine    *engine.Engine
-	Ckpt      home.Checkpoint
-	info      llm.Info
-	ct        tokenizer.ChatTokens
+	Net        *model.Model
+	Tokenizer  *tokenizer.Tokenizer
+	Engine     *engine.Engine
+	Ckpt       home.Checkpoint
+	batcher    *engine.Batcher // when set, generations share decode steps
+	engineOpts engine.Options
+	info       llm.Info
+	ct         tokenizer.ChatTokens
 }
 
 // OpenOptions configure Open.
@@ -76,11 +78,12 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 	ct := tok.ChatTokens()
 	l := &Model{Net: m, Tokenizer: tok, Ckpt: ck, ct: ct}
 	device := fmt.Sprintf("cpu %s ×%d", kernels.ISA(), kernels.Threads())
-	l.Engine = engine.New(engine.CPU(m, device), engine.Options{
+	l.engineOpts = engine.Options{
 		Specials: engine.Specials{BOS: ct.BOS, AssistantEnd: ct.AssistantEnd,
 			PythonStart: ct.PythonStart, PythonEnd: ct.PythonEnd, OutputStart: ct.OutputStart, OutputEnd: ct.OutputEnd},
 		Tool: l.calculator,
-	})
+	}
+	l.Engine = engine.New(engine.CPU(m, device), l.engineOpts)
 	l.info = llm.Info{Name: ck.Name(), Source: ck.Source, Generation: m.Arch.Generation, Device: device,
 		ContextLen: m.Config.SequenceLen, Params: m.Params, Chat: ck.Source != "base"}
 	return l, nil
@@ -90,7 +93,28 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 func (l *Model) Info() llm.Info { return l.info }
 
 // Close releases the model.
-func (l *Model) Close() error { return l.Net.Close() }
+func (l *Model) Close() error {
+	if l.batcher != nil {
+		l.batcher.Close()
+	}
+	return l.Net.Close()
+}
+
+// EnableBatching routes Chat and Complete through a continuous batcher of
+// rows rows, so concurrent callers (the HTTP server) share each decode
+// step instead of queueing. Conversations then no longer reuse the cached
+// prefix of the previous call.
+func (l *Model) EnableBatching(rows int) error {
+	if l.batcher != nil {
+		return fmt.Errorf("batching already enabled")
+	}
+	b, err := engine.NewBatcher(l.Engine.Backend(), l.engineOpts, rows)
+	if err != nil {
+		return err
+	}
+	l.batcher = b
+	return nil
+}
 
 // calculator is the engine's tool: decode the expression, evaluate it like
 // upstream use_calculator, encode Python's str() of the result.
@@ -180,7 +204,11 @@ func (l *Model) Generate(ctx context.Context, ids []int, s llm.Settings, on func
 		builders[i] = newRowBuilder(l.Tokenizer, i, on)
 	}
 	t0 := time.Now()
-	st, err := l.Engine.Generate(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
+	gen := l.Engine.Generate
+	if l.batcher != nil {
+		gen = l.batcher.Generate
+	}
+	st, err := gen(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
 		Sampling: engine.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, Seed: s.Seed}},
 		func(col []engine.Token) error {
 			for _, t := range col {

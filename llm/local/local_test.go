@@ -179,3 +179,40 @@ func TestPromptLogprobs(t *testing.T) {
 		t.Fatalf("logprob of token 3: %v, engine says %v", lps[2].Logprob, want)
 	}
 }
+
+func TestBatchingGivesSameAnswers(t *testing.T) {
+	m := openDemo(t)
+	qs := []string{"Hi", "Who are you?", "Leo puts 45 buttons into bags with 5 buttons in each bag. How many bags does Leo fill?"}
+	want := make([]string, len(qs))
+	for i, q := range qs {
+		rep, err := m.Chat(context.Background(), []llm.Message{{Role: "user", Content: q}}, llm.Settings{Temperature: 0, MaxTokens: 40}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = rep.Rows[0].Text
+	}
+	if err := m.EnableBatching(4); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, len(qs))
+	done := make(chan error, len(qs))
+	for i, q := range qs {
+		go func() {
+			rep, err := m.Chat(context.Background(), []llm.Message{{Role: "user", Content: q}}, llm.Settings{Temperature: 0, MaxTokens: 40}, nil)
+			if err == nil {
+				got[i] = rep.Rows[0].Text
+			}
+			done <- err
+		}()
+	}
+	for range qs {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range qs {
+		if got[i] != want[i] {
+			t.Errorf("%q: batched %q, alone %q", qs[i], got[i], want[i])
+		}
+	}
+}
