@@ -211,7 +211,7 @@ func (d *DB) Sessions(limit int) ([]Session, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := d.db.Query(`SELECT `+sessionCols+` FROM sessions s ORDER BY s.updated_at DESC, s.id LIMIT ?`, limit)
+	rows, err := d.db.Query(`SELECT `+sessionCols+` FROM sessions s ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}

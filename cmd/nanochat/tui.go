@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/spf13/cobra"
+
+	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/llm/local"
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/tui"
+	"github.com/nanochat-go/nanochat/tui/history"
+	"github.com/nanochat-go/nanochat/tui/keymap"
+	"github.com/nanochat-go/nanochat/tui/theme"
+)
+
+func init() {
+	commands = append(commands, newTUICmd)
+	rootRun = func(g *globals, cmd *cobra.Command) error { return runTUI(g, cmd, tuiFlags{}) }
+}
+
+// evalPane, when set (by the eval pane's file), builds the TUI's eval tab.
+var evalPane func(g *globals, th theme.Theme) tui.Pane
+
+type tuiFlags struct {
+	history   string
+	noHistory bool
+	plain     bool
+	cont      string
+	contSet   bool
+}
+
+func newTUICmd(g *globals) *cobra.Command {
+	var f tuiFlags
+	cmd := &cobra.Command{
+		Use:   "tui [--continue [id-prefix]]",
+		Short: "Open the terminal chat app (what plain \"nanochat\" does)",
+		Long: `Open the terminal chat app: streaming markdown chat, checkpoint switching
+(ctrl+l, alt+s, alt+, alt+.), saved and searchable sessions (ctrl+s), sampling
+settings (ctrl+t). ctrl+g lists every key; keys can be remapped in
+$XDG_CONFIG_HOME/nanochat/keys.json, e.g. {"chat.send": ["ctrl+s"]}.
+
+History is kept in $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db.
+With no checkpoints in the nanochat home, the bundled demo model is used.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.contSet = cmd.Flags().Changed("continue")
+			if len(args) == 1 {
+				if !f.contSet || strings.TrimSpace(f.cont) != "" {
+					return usageError{fmt.Errorf("unexpected argument %q (did you mean --continue %s?)", args[0], args[0])}
+				}
+				f.cont = args[0] // --continue abc: the flag's value is optional
+			}
+			return runTUI(g, cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.history, "history", "", "history database (default $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db)")
+	fl.BoolVar(&f.noHistory, "no-history", false, "do not save this session")
+	fl.BoolVar(&f.plain, "plain", false, "no colours (also NO_COLOR=1)")
+	fl.StringVarP(&f.cont, "continue", "c", "", "continue a saved session: an ID prefix, or the most recent when empty")
+	fl.Lookup("continue").NoOptDefVal = " "
+	return cmd
+}
+
+func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
+	if !isTerminal(os.Stdout) || !isTerminal(os.Stdin) {
+		return usageError{errors.New("the chat app needs a terminal; for a one-shot answer use: nanochat chat -p \"…\"")}
+	}
+	th := theme.Detect(f.plain)
+	if th.Name == "plain" {
+		lipgloss.SetColorProfile(termenv.Ascii)
+	}
+	keys := tui.DefaultKeys()
+	var banner string
+	if o, err := keymap.Load(keymap.DefaultPath()); err != nil {
+		banner = err.Error()
+	} else if err := keys.Apply(o); err != nil {
+		banner = err.Error()
+	}
+
+	var db *history.DB
+	if !f.noHistory {
+		path := f.history
+		if path == "" {
+			path = history.DefaultPath()
+		}
+		var err error
+		if db, err = history.Open(path); err != nil {
+			banner = "history off: " + err.Error()
+		} else {
+			defer db.Close()
+		}
+	}
+	o := tui.Options{Theme: th, Keys: &keys, DB: db, Banner: banner}
+	if f.contSet {
+		if db == nil {
+			return errors.New("--continue needs the history database")
+		}
+		prefix := f.cont
+		if prefix == " " {
+			prefix = ""
+		}
+		s, err := db.FindSession(prefix)
+		if err != nil {
+			return err
+		}
+		msgs, err := db.Messages(s.ID)
+		if err != nil {
+			return err
+		}
+		o.Continue, o.Messages = &s, msgs
+	}
+
+	homeDir := g.homeDir()
+	if cks, err := home.Scan(homeDir); err == nil && len(cks) == 0 {
+		if demo := demoHome(); demo != "" {
+			o.Banner = fmt.Sprintf("Demo model: no checkpoints in %s, so this is the bundled demo (%s). Point nanochat at yours with --home DIR or NANOCHAT_BASE_DIR.", homeDir, demo)
+			homeDir = demo
+		}
+	}
+	o.Home = homeDir
+	o.Lister = func() ([]home.Checkpoint, error) { return home.Scan(homeDir) }
+	o.Opener = func(ctx context.Context, ck home.Checkpoint, progress func(string)) (llm.Model, error) {
+		opts, err := g.loadOptions()
+		if err != nil {
+			return nil, err
+		}
+		m, err := local.Open(ck, local.OpenOptions{Home: homeDir, Model: opts, Progress: progress})
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	o.Describer = func(ck home.Checkpoint) (string, int64, error) {
+		s, err := model.Describe(ck.ModelPath, model.Overrides{})
+		if err != nil {
+			return "", 0, err
+		}
+		return s.Arch.Generation, s.Params, nil
+	}
+	if fl := cmd.Flags(); fl.Changed("source") || fl.Changed("tag") || fl.Changed("step") {
+		if ck, err := home.Resolve(homeDir, g.source, g.tag, g.step); err == nil {
+			o.Initial = ck.Name()
+		} else {
+			return err
+		}
+	}
+	if evalPane != nil {
+		o.Eval = evalPane(g, th)
+	}
+	app := tui.New(o)
+	defer app.Close()
+	_, err := tea.NewProgram(app, tea.WithAltScreen()).Run()
+	return err
+}
+
+// demoHome finds the demo nanochat home shipped in the repository
+// (testdata/demo/home) near the executable or the working directory.
+func demoHome() string {
+	var dirs []string
+	if d := os.Getenv("NANOCHAT_DEMO_HOME"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dir := filepath.Dir(exe)
+			dirs = append(dirs, filepath.Join(dir, "testdata", "demo", "home"), filepath.Join(dir, "..", "testdata", "demo", "home"),
+				filepath.Join(dir, "..", "..", "testdata", "demo", "home"))
+		}
+	}
+	dirs = append(dirs, filepath.Join("testdata", "demo", "home"))
+	for _, d := range dirs {
+		if cks, err := home.Scan(d); err == nil && len(cks) > 0 {
+			if abs, err := filepath.Abs(d); err == nil {
+				return abs
+			}
+			return d
+		}
+	}
+	return ""
+}

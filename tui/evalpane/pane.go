@@ -1,0 +1,309 @@
+// Package evalpane is the TUI's eval tab: pick tasks, run them on the
+// loaded checkpoint in the background with live per-task progress
+// (done/total, accuracy ± Wilson CI, items/s, tok/s, ETA), see the results
+// table and ChatCORE, browse samples (failures only on demand), and compare
+// the loaded checkpoint with another one item by item from the result
+// store. All work (data loading, the run, store queries) happens in
+// tea.Cmds; Update only records their messages.
+package evalpane
+
+import (
+	"context"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/progress"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/nanochat-go/nanochat/eval"
+	"github.com/nanochat-go/nanochat/eval/sandbox"
+	"github.com/nanochat-go/nanochat/eval/store"
+	"github.com/nanochat-go/nanochat/eval/task"
+	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/tui"
+	"github.com/nanochat-go/nanochat/tui/theme"
+)
+
+// Options configure New.
+type Options struct {
+	Theme    theme.Theme
+	Keys     *KeyMap           // default DefaultKeys()
+	Store    *store.Store      // result cache and compare source (nil: neither)
+	Home     string            // nanochat home with task_data/
+	Data     map[string]string // task ID → data path overriding the cache
+	Limit    int               // first N items per task (0: all)
+	Settings llm.Settings      // generative settings (default eval.Defaults())
+	Variant  string            // load options that change numerics, part of the cache key
+	// Sandbox makes the HumanEval sandbox (default sandbox.New with
+	// upstream's limits).
+	Sandbox func() (*sandbox.Sandbox, error)
+}
+
+type mode int
+
+const (
+	modeTasks mode = iota
+	modeSamples
+	modeCompare
+)
+
+// Model is the eval pane; it implements tui.Pane.
+type Model struct {
+	o    Options
+	keys KeyMap
+	st   styles
+	bar  progress.Model
+
+	width, height int
+
+	model llm.Model
+	ck    home.Checkpoint
+
+	tasks    []*task.Task
+	selected map[string]bool
+	cursor   int
+	mode     mode
+
+	handle   *eval.Handle
+	running  bool
+	prog     map[string]eval.Progress
+	results  map[string][]store.Result // by task, in finishing order
+	items    map[string][]task.Item    // the last run's items by task, for prompts
+	report   *eval.Report
+	status   string
+	checkpt  eval.Checkpoint // of the last run
+	failOnly bool
+	sCursor  int // sample browser cursor
+
+	cmp *comparison
+}
+
+// New returns the pane.
+func New(o Options) *Model {
+	keys := DefaultKeys()
+	if o.Keys != nil {
+		keys = *o.Keys
+	}
+	if o.Settings == (llm.Settings{}) {
+		o.Settings = eval.Defaults()
+	}
+	if o.Sandbox == nil {
+		o.Sandbox = func() (*sandbox.Sandbox, error) { return sandbox.New(sandbox.Options{}) }
+	}
+	m := &Model{o: o, keys: keys, st: newStyles(o.Theme), tasks: task.All(), selected: map[string]bool{},
+		prog: map[string]eval.Progress{}, results: map[string][]store.Result{}, width: 80, height: 20}
+	m.bar = progress.New(progress.WithWidth(20), progress.WithoutPercentage(), progress.WithSolidFill(colorString(o.Theme.Accent)))
+	for _, t := range m.tasks {
+		_, hasData := o.Data[t.ID]
+		m.selected[t.ID] = len(o.Data) == 0 || hasData
+	}
+	return m
+}
+
+// Messages produced by the pane's commands.
+type (
+	startedMsg struct {
+		h    *eval.Handle
+		ck   eval.Checkpoint
+		jobs []eval.Job
+	}
+	eventMsg struct {
+		h *eval.Handle
+		e eval.Event
+	}
+	finishedMsg struct {
+		h   *eval.Handle
+		rep *eval.Report
+		err error
+	}
+	errMsg      struct{ err error }
+	comparedMsg struct{ c *comparison }
+)
+
+// Init implements tui.Pane.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Title implements tui.Pane.
+func (m *Model) Title() string { return "Eval" }
+
+// Update implements tui.Pane.
+func (m *Model) Update(msg tea.Msg) (tui.Pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tui.ModelMsg:
+		m.model, m.ck = msg.Model, msg.Checkpoint
+	case startedMsg:
+		m.handle, m.running, m.checkpt = msg.h, true, msg.ck
+		m.items = map[string][]task.Item{}
+		for _, j := range msg.jobs {
+			m.items[j.Task.ID] = j.Items
+		}
+		m.prog, m.results, m.report, m.status = map[string]eval.Progress{}, map[string][]store.Result{}, nil, ""
+		return m, listen(msg.h)
+	case eventMsg:
+		if msg.h != m.handle {
+			return m, nil
+		}
+		m.prog[msg.e.Task] = msg.e.Progress
+		if msg.e.Item != nil {
+			m.results[msg.e.Task] = append(m.results[msg.e.Task], *msg.e.Item)
+		}
+		return m, listen(msg.h)
+	case finishedMsg:
+		if msg.h != m.handle {
+			return m, nil
+		}
+		m.running, m.report = false, msg.rep
+		m.status = "finished"
+		if msg.err != nil {
+			m.status = msg.err.Error()
+		}
+	case errMsg:
+		m.status = msg.err.Error()
+	case comparedMsg:
+		m.cmp = msg.c
+		if msg.c.err != nil {
+			m.status = msg.c.err.Error()
+		}
+	case tea.KeyMsg:
+		return m, m.key(msg)
+	}
+	return m, nil
+}
+
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	switch m.mode {
+	case modeSamples:
+		return m.sampleKey(msg)
+	case modeCompare:
+		return m.compareKey(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Up):
+		m.cursor = max(m.cursor-1, 0)
+	case key.Matches(msg, k.Down):
+		m.cursor = min(m.cursor+1, len(m.tasks)-1)
+	case key.Matches(msg, k.Toggle):
+		if !m.running {
+			id := m.tasks[m.cursor].ID
+			m.selected[id] = !m.selected[id]
+		}
+	case key.Matches(msg, k.All):
+		if !m.running {
+			all := true
+			for _, t := range m.tasks {
+				all = all && m.selected[t.ID]
+			}
+			for _, t := range m.tasks {
+				m.selected[t.ID] = !all
+			}
+		}
+	case key.Matches(msg, k.Start):
+		if m.running {
+			return nil
+		}
+		if m.model == nil {
+			m.status = "no checkpoint loaded: pick one first"
+			return nil
+		}
+		m.status = "starting…"
+		return m.start()
+	case key.Matches(msg, k.Stop):
+		if m.running && m.handle != nil {
+			m.handle.Stop()
+			m.status = "stopping (finished items are kept)…"
+		}
+	case key.Matches(msg, k.Samples):
+		m.mode, m.sCursor = modeSamples, 0
+	case key.Matches(msg, k.Compare):
+		if m.o.Store == nil {
+			m.status = "compare needs the result store"
+			return nil
+		}
+		m.mode = modeCompare
+		return m.compare(0)
+	}
+	return nil
+}
+
+// start loads the selected tasks' data, fingerprints the checkpoint and
+// starts the run, all off the UI goroutine.
+func (m *Model) start() tea.Cmd {
+	var tasks []*task.Task
+	for _, t := range m.tasks {
+		if m.selected[t.ID] {
+			tasks = append(tasks, t)
+		}
+	}
+	if len(tasks) == 0 {
+		m.status = "no task selected (space selects)"
+		return nil
+	}
+	o, model, ck := m.o, m.model, m.ck
+	return func() tea.Msg {
+		jobs, err := eval.Plan{Tasks: tasks, Data: o.Data, Home: o.Home, Limit: o.Limit}.Jobs()
+		if err != nil {
+			return errMsg{err}
+		}
+		var env task.Env
+		for _, j := range jobs {
+			if j.Task.ID == "humaneval" {
+				if env.Sandbox, err = o.Sandbox(); err != nil {
+					return errMsg{err}
+				}
+			}
+		}
+		id := eval.Checkpoint{Name: ck.Name(), Digest: "unknown:" + ck.Name(), Variant: o.Variant}
+		if ck.ModelPath != "" {
+			if id, err = eval.CheckpointOf(ck, o.Variant); err != nil {
+				return errMsg{err}
+			}
+		}
+		h := eval.Start(context.Background(), model, eval.Config{Jobs: jobs, Checkpoint: id, Settings: o.Settings,
+			Parallel: 2, Store: o.Store, Env: env})
+		return startedMsg{h: h, ck: id, jobs: jobs}
+	}
+}
+
+// listen waits for the run's next event (or its end).
+func listen(h *eval.Handle) tea.Cmd {
+	return func() tea.Msg {
+		e, ok := <-h.Events()
+		if !ok {
+			rep, err := h.Wait()
+			return finishedMsg{h: h, rep: rep, err: err}
+		}
+		return eventMsg{h: h, e: e}
+	}
+}
+
+// ShortHelp implements tui.Pane.
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.keys
+	switch m.mode {
+	case modeSamples:
+		return []key.Binding{k.Up, k.Down, k.Prev, k.Next, k.Failures, k.Back}
+	case modeCompare:
+		return []key.Binding{k.Prev, k.Next, k.Up, k.Down, k.Back}
+	}
+	if m.running {
+		return []key.Binding{k.Stop, k.Samples}
+	}
+	return []key.Binding{k.Toggle, k.Start, k.Samples, k.Compare}
+}
+
+// FullHelp implements tui.Pane.
+func (m *Model) FullHelp() [][]key.Binding {
+	k := m.keys
+	return [][]key.Binding{{k.Up, k.Down, k.Toggle, k.All}, {k.Start, k.Stop, k.Samples, k.Failures}, {k.Compare, k.Prev, k.Next, k.Back}}
+}
+
+func colorString(c lipgloss.TerminalColor) string {
+	if s, ok := c.(lipgloss.Color); ok {
+		return string(s)
+	}
+	return ""
+}

@@ -1,0 +1,88 @@
+// Package keymap lets users remap the TUI's keys from a JSON file that maps
+// action names to key lists, e.g. {"chat.send": ["ctrl+s"], "app.quit": []}.
+// Components expose their bindings by name; this package only loads and
+// applies overrides.
+package keymap
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// Overrides maps an action name ("component.action") to its new keys; an
+// empty list unbinds the action.
+type Overrides map[string][]string
+
+// DefaultPath is $XDG_CONFIG_HOME/nanochat/keys.json (default
+// ~/.config/nanochat/keys.json).
+func DefaultPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			h = "."
+		}
+		dir = filepath.Join(h, ".config")
+	}
+	return filepath.Join(dir, "nanochat", "keys.json")
+}
+
+// Load reads overrides from path; a missing file means no overrides.
+func Load(path string) (Overrides, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key bindings: %w", err)
+	}
+	var o Overrides
+	if err := json.Unmarshal(data, &o); err != nil {
+		return nil, fmt.Errorf("key bindings %q: %w", path, err)
+	}
+	return o, nil
+}
+
+// Apply rebinds every named binding that o mentions, keeping its help
+// description and showing the new keys in help. Names o mentions that no
+// component has are reported in the error (the rest are still applied).
+func (o Overrides) Apply(named map[string]*key.Binding) error {
+	var unknown []string
+	for name, keys := range o {
+		b, ok := named[name]
+		if !ok {
+			unknown = append(unknown, name)
+			continue
+		}
+		desc := b.Help().Desc
+		*b = key.NewBinding(key.WithKeys(keys...), key.WithHelp(strings.Join(keys, "/"), desc))
+		if len(keys) == 0 {
+			b.SetEnabled(false)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		known := make([]string, 0, len(named))
+		for n := range named {
+			known = append(known, n)
+		}
+		sort.Strings(known)
+		return fmt.Errorf("key bindings: unknown action %s (known: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// Merge adds src's bindings to dst under prefix+"." and returns dst.
+func Merge(dst map[string]*key.Binding, prefix string, src map[string]*key.Binding) map[string]*key.Binding {
+	for n, b := range src {
+		dst[prefix+"."+n] = b
+	}
+	return dst
+}
