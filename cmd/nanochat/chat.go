@@ -15,12 +15,18 @@ import (
 )
 
 type chatFlags struct {
-	prompt   string
-	system   string
-	asJSON   bool
-	quiet    bool
-	settings llm.Settings
+	prompt    string
+	system    string
+	asJSON    bool
+	quiet     bool
+	settings  llm.Settings
+	cont      string
+	contSet   bool
+	history   string
+	noHistory bool
 }
+
+const latestSession = "\x00latest"
 
 func addSamplingFlags(cmd *cobra.Command, s *llm.Settings) {
 	d := llm.DefaultSettings()
@@ -46,6 +52,10 @@ chat_cli (the full-screen app is plain "nanochat").`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := (engineSettings{cf.settings}).validate(); err != nil {
 				return usageError{err}
+			}
+			cf.contSet = cmd.Flags().Changed("continue")
+			if cf.contSet && cf.noHistory {
+				return usageError{fmt.Errorf("--continue and --no-history are exclusive")}
 			}
 			prompt := cf.prompt
 			if in, ok := cmd.InOrStdin().(*os.File); ok && !cmd.Flags().Changed("prompt") && isTerminal(in) {
@@ -94,13 +104,34 @@ chat_cli (the full-screen app is plain "nanochat").`,
 			}
 			var rep llm.Reply
 			if m.Info().Chat {
-				msgs := []llm.Message{}
-				if cf.system != "" {
-					msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+				log, msgs, err := cf.openLog()
+				if err != nil {
+					return err
+				}
+				var userID int64
+				if log != nil {
+					defer log.Close()
+					if userID, err = log.user(prompt); err != nil {
+						return err
+					}
 				}
 				msgs = append(msgs, llm.Message{Role: "user", Content: prompt})
 				rep, err = m.Chat(ctx, msgs, cf.settings, on)
+				if log != nil && len(rep.Rows) > 0 {
+					if lerr := log.reply(userID, m.Info(), cf.settings, rep); lerr != nil && err == nil {
+						err = lerr
+					}
+					if !cf.quiet {
+						defer log.note(cmd.ErrOrStderr())
+					}
+				}
+				if err != nil && ctx.Err() == nil {
+					return err
+				}
 			} else {
+				if cf.contSet {
+					return usageError{fmt.Errorf("--continue needs a chat checkpoint; %s is a base model", m.Info().Name)}
+				}
 				rep, err = m.Complete(ctx, prompt, cf.settings, on)
 			}
 			if err != nil && ctx.Err() == nil {
@@ -125,6 +156,10 @@ chat_cli (the full-screen app is plain "nanochat").`,
 	f.StringVar(&cf.system, "system", "", "system prompt (merged into the first user message, as nanochat does)")
 	f.BoolVar(&cf.asJSON, "json", false, "print one JSON object with the answer and stats")
 	f.BoolVarP(&cf.quiet, "quiet", "q", false, "no progress or stats on stderr")
+	f.StringVar(&cf.cont, "continue", "", "continue a saved session: --continue=<id-prefix>, or the latest with a bare --continue")
+	f.Lookup("continue").NoOptDefVal = latestSession
+	f.StringVar(&cf.history, "history", "", "history database (default $NANOCHAT_HISTORY or the XDG data dir)")
+	f.BoolVar(&cf.noHistory, "no-history", false, "do not record this conversation")
 	addSamplingFlags(cmd, &cf.settings)
 	return cmd
 }
@@ -173,9 +208,18 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 	defer m.Close()
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "\nnanochat %s (%s) — type 'quit' or 'exit' to end, 'clear' to start over\n", m.Info().Name, m.Info().Generation)
-	var msgs []llm.Message
-	if cf.system != "" {
-		msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+	log, msgs, err := cf.openLog()
+	if err != nil {
+		return err
+	}
+	if log != nil {
+		defer log.Close()
+		defer log.note(cmd.ErrOrStderr())
+	}
+	for _, msg := range msgs {
+		if msg.Role != "system" {
+			fmt.Fprintf(out, "\n%s: %s\n", strings.ToUpper(msg.Role[:1])+msg.Role[1:], msg.Content)
+		}
 	}
 	sc := bufio.NewScanner(cmd.InOrStdin())
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -201,6 +245,12 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 			continue
 		}
 		msgs = append(msgs, llm.Message{Role: "user", Content: line})
+		var userID int64
+		if log != nil {
+			if userID, err = log.user(line); err != nil {
+				return err
+			}
+		}
 		fmt.Fprint(out, "\nAssistant: ")
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 		rep, err := m.Chat(ctx, msgs, cf.settings, func(e llm.Event) {
@@ -216,6 +266,27 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 			msgs = msgs[:len(msgs)-1]
 			continue
 		}
+		if log != nil {
+			if err := log.reply(userID, m.Info(), cf.settings, rep); err != nil {
+				return err
+			}
+		}
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: rep.Rows[0].Text, Parts: rep.Rows[0].Parts})
 	}
+}
+
+// openLog opens the history for this conversation (nil with --no-history).
+func (cf chatFlags) openLog() (*chatLog, []llm.Message, error) {
+	if cf.noHistory {
+		var msgs []llm.Message
+		if cf.system != "" {
+			msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
+		}
+		return nil, msgs, nil
+	}
+	prefix := cf.cont
+	if prefix == latestSession {
+		prefix = ""
+	}
+	return openChatLog(cf.history, cf.contSet, prefix, cf.settings, cf.system)
 }
