@@ -93,7 +93,7 @@ func jsonError(err error) *apiError {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
+		field := strings.TrimPrefix(te.Field, "samplingParams.") // embedded in the request types
 		if field == "" {
 			return badRequest("", "invalid request body: expected a JSON object, got %s", te.Value)
 		}

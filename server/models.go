@@ -37,6 +37,7 @@ type registry struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	failed  map[string]error // last load error per model, for /health
+	ready   bool             // the default model has loaded once
 	loads   sync.WaitGroup
 }
 
@@ -116,6 +117,14 @@ func (r *registry) start(ck home.Checkpoint) *entry {
 	return e
 }
 
+// preload starts loading ck without using it.
+func (r *registry) preload(ck home.Checkpoint) {
+	e := r.start(ck)
+	r.mu.Lock()
+	e.refs--
+	r.mu.Unlock()
+}
+
 func (r *registry) load(e *entry) {
 	defer r.loads.Done()
 	m, err := r.open(r.baseCtx, e.ck)
@@ -131,6 +140,7 @@ func (r *registry) load(e *entry) {
 		e.model = m
 		e.sched = newScheduler(r.capacity(m))
 		delete(r.failed, e.ck.Name())
+		r.ready = r.ready || e.ck.Name() == r.def
 	}
 	close(e.ready)
 	evict := r.evictable(e)
@@ -187,7 +197,9 @@ func (r *registry) evictable(keep *entry) []*entry {
 	}
 }
 
-// status reports the default model's state: "ok", "loading" or "error".
+// status reports the default model's state: "ok" (loaded, or unloaded to
+// make room after loading once), "loading" (the first time) or "error"
+// (its last load failed); e is its entry when it is loaded.
 func (r *registry) status() (state string, e *entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -195,8 +207,10 @@ func (r *registry) status() (state string, e *entry) {
 	switch {
 	case e != nil && e.model != nil:
 		return "ok", e
-	case r.failed[r.def] != nil && e == nil:
+	case e == nil && r.failed[r.def] != nil:
 		return "error", nil
+	case r.ready:
+		return "ok", nil
 	}
 	return "loading", nil
 }

@@ -143,10 +143,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: default model %q is not among the %d checkpoints", o.Default, len(o.Checkpoints))
 	}
 	s.models.def = ck.Name()
-	e := s.models.start(ck) // preload
-	s.models.mu.Lock()
-	e.refs--
-	s.models.mu.Unlock()
+	s.models.preload(ck)
 	s.routes()
 	return s, nil
 }
