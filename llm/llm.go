@@ -6,8 +6,13 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrTooLong is wrapped by errors about a conversation that does not fit
+// the model's context even after dropping old turns.
+var ErrTooLong = errors.New("conversation does not fit the model's context")
 
 // Message is one conversation turn: role "system", "user" or "assistant".
 // Assistant messages may carry Parts (text, python, python_output) so a tool

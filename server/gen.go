@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nanochat-go/nanochat/engine"
 	"github.com/nanochat-go/nanochat/llm"
 )
 
@@ -153,7 +154,8 @@ func (s *Server) run(ctx context.Context, m llm.Model, spec genSpec, emit emitFu
 }
 
 // genError turns a generation's error into an API error: the request
-// timeout and shutdown become 503, the rest 500.
+// timeout and shutdown become 503, a prompt longer than the context 400,
+// the rest 500.
 func (s *Server) genError(err error) *apiError {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -162,6 +164,9 @@ func (s *Server) genError(err error) *apiError {
 	case s.ctx.Err() != nil:
 		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: strPtr("shutting_down"),
 			Message: "server is shutting down"}
+	case errors.Is(err, llm.ErrTooLong) || errors.Is(err, engine.ErrPromptTooLong):
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: strPtr("context_length_exceeded"),
+			Message: err.Error()}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: "generation failed: " + err.Error()}
 }

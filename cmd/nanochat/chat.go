@@ -75,7 +75,7 @@ chat_cli (the full-screen app is plain "nanochat").`,
 			if cf.quiet {
 				progress = nil
 			}
-			m, err := g.openLocal("", progress)
+			m, err := g.openModel("", progress)
 			if err != nil {
 				return err
 			}
@@ -201,7 +201,7 @@ func chatJSON(info llm.Info, prompt string, s llm.Settings, rep llm.Reply) map[s
 // chatREPL is a plain line-based conversation (upstream chat_cli): "quit"
 // or "exit" ends it, "clear" starts over; Ctrl-C stops a reply.
 func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
-	m, err := g.openLocal("", cmd.ErrOrStderr())
+	m, err := g.openModel("", cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

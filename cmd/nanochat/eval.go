@@ -168,14 +168,11 @@ func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
 			}
 		}
 	}
-	ck, err := g.resolve()
+	m, id, err := g.openEvalModel(ef, progress)
 	if err != nil {
 		return err
 	}
-	id, err := eval.CheckpointOf(ck, fmt.Sprintf("precision=%s override=%s", g.precision, g.override))
-	if err != nil {
-		return err
-	}
+	defer m.Close()
 	dbPath := ef.db
 	if dbPath == "" {
 		dbPath = store.DefaultPath()
@@ -185,17 +182,6 @@ func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
 		return err
 	}
 	defer st.Close()
-	m, err := g.openLocal("", progress)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if ef.parallel > 1 {
-		// Concurrent generations share decode steps (continuous batching).
-		if err := m.EnableBatching(ef.parallel); err != nil {
-			return err
-		}
-	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
@@ -426,4 +412,38 @@ func newEvalRunsCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 50, "most runs to list (0 = all)")
 	cmd.Flags().StringVar(&db, "db", "", "result store (default $NANOCHAT_EVAL_DB or $XDG_DATA_HOME/nanochat/evals.db)")
 	return cmd
+}
+
+// openEvalModel loads the model under evaluation and names it for the
+// results store: a local checkpoint by its file digest, a --remote model by
+// its URL and name (the server's weights cannot be fingerprinted).
+func (g *globals) openEvalModel(ef *evalFlags, progress io.Writer) (llm.Model, eval.Checkpoint, error) {
+	if g.remote != "" {
+		m, err := g.openModel("", progress)
+		if err != nil {
+			return nil, eval.Checkpoint{}, err
+		}
+		info := m.Info()
+		return m, eval.Checkpoint{Name: info.Name, Digest: "remote:" + g.remote + "#" + info.Name}, nil
+	}
+	ck, err := g.resolve()
+	if err != nil {
+		return nil, eval.Checkpoint{}, err
+	}
+	id, err := eval.CheckpointOf(ck, fmt.Sprintf("precision=%s override=%s", g.precision, g.override))
+	if err != nil {
+		return nil, eval.Checkpoint{}, err
+	}
+	m, err := g.openLocal("", progress)
+	if err != nil {
+		return nil, eval.Checkpoint{}, err
+	}
+	if ef.parallel > 1 {
+		// Concurrent generations share decode steps (continuous batching).
+		if err := m.EnableBatching(ef.parallel); err != nil {
+			m.Close()
+			return nil, eval.Checkpoint{}, err
+		}
+	}
+	return m, id, nil
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 
+	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/llm/local"
+	"github.com/nanochat-go/nanochat/llm/remote"
 	"github.com/nanochat-go/nanochat/model/home"
 )
 
@@ -34,6 +36,25 @@ func (g *globals) openLocal(ref string, w io.Writer) (*local.Model, error) {
 			fmt.Fprintln(w, "nanochat: "+s)
 		}
 	}})
+}
+
+// openModel is openLocal, or the --remote server when one is given.
+func (g *globals) openModel(ref string, w io.Writer) (llm.Model, error) {
+	if g.remote == "" {
+		return g.openLocal(ref, w)
+	}
+	key := g.apiKey
+	if key == "" {
+		key = os.Getenv("NANOCHAT_API_KEY")
+	}
+	m, err := remote.New(g.remote, key, g.model)
+	if err != nil {
+		return nil, err
+	}
+	if w != nil {
+		fmt.Fprintf(w, "nanochat: using %s on %s\n", m.Info().Name, m.Info().Device)
+	}
+	return m, nil
 }
 
 func isTerminal(f *os.File) bool {

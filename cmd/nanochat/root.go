@@ -22,6 +22,9 @@ type globals struct {
 	override  string
 	precision string
 	threads   int
+	remote    string
+	apiKey    string
+	model     string
 	cpuprof   string
 	stopProf  func()
 }
@@ -64,6 +67,9 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	pf.IntVar(&g.step, "step", -1, "training step (default: the last)")
 	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
 	pf.StringVar(&g.precision, "precision", "bf16", "linear weights in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes, nanochat-on-CPU numerics)")
+	pf.StringVar(&g.remote, "remote", "", "use an OpenAI-compatible server (nanochat serve, vLLM, llama-server) at this URL instead of a local checkpoint")
+	pf.StringVar(&g.apiKey, "api-key", "", "API key for --remote (default $NANOCHAT_API_KEY)")
+	pf.StringVar(&g.model, "model", "", "model name on the --remote server (default: its first)")
 	pf.StringVar(&g.cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	pf.IntVar(&g.threads, "threads", 0, fmt.Sprintf("compute threads (default %d)", runtime.GOMAXPROCS(0)))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

@@ -110,6 +110,28 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("upstream stream lacks %q:\n%s", want, body)
 		}
 	}
+	// A conversation that cannot fit the 512-token context is the client's
+	// fault: 400 context_length_exceeded.
+	long := strings.Repeat("apples and oranges ", 400)
+	req, _ = http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"sft","messages":[{"role":"user","content":"`+long+`"}]}`))
+	req.Header.Set("Authorization", "Bearer k")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "context_length_exceeded") {
+		t.Errorf("over-long prompt: %d %s", resp.StatusCode, body)
+	}
+
+	// The CLI drives the same server as its engine with --remote.
+	out := new(strings.Builder)
+	chat := newRootCmd()
+	chat.SetArgs([]string{"chat", "--remote", url, "--api-key", "k", "-t", "0", "-q", "--no-history", "-p", "There are 7 jars. Each of them has 11 buttons. How many buttons are there in total?"})
+	chat.SetOut(out)
+	if err := chat.ExecuteContext(ctx); err != nil || !strings.Contains(out.String(), "#### 77") {
+		t.Errorf("chat --remote: %v, %q", err, out.String())
+	}
 	http.DefaultClient.CloseIdleConnections()
 
 	stop()

@@ -141,14 +141,34 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 		}
 		return m, nil
 	}
+	if g.remote != "" {
+		// The remote server is the only "checkpoint"; its name comes from it.
+		rm, err := g.openModel("", nil)
+		if err != nil {
+			return err
+		}
+		info := rm.Info()
+		rm.Close()
+		ck := home.Checkpoint{Source: "remote", Tag: info.Name, ModelPath: g.remote}
+		o.Lister = func() ([]home.Checkpoint, error) { return []home.Checkpoint{ck}, nil }
+		o.Opener = func(ctx context.Context, _ home.Checkpoint, progress func(string)) (llm.Model, error) {
+			progress("connecting to " + g.remote)
+			return g.openModel("", nil)
+		}
+		o.Initial = ck.Name()
+		o.Banner = "Remote engine: " + info.Name + " on " + g.remote
+	}
 	o.Describer = func(ck home.Checkpoint) (string, int64, error) {
+		if ck.Source == "remote" {
+			return "remote", 0, nil
+		}
 		s, err := model.Describe(ck.ModelPath, model.Overrides{})
 		if err != nil {
 			return "", 0, err
 		}
 		return s.Arch.Generation, s.Params, nil
 	}
-	if fl := cmd.Flags(); fl.Changed("source") || fl.Changed("tag") || fl.Changed("step") {
+	if fl := cmd.Flags(); g.remote == "" && (fl.Changed("source") || fl.Changed("tag") || fl.Changed("step")) {
 		if ck, err := home.Resolve(homeDir, g.source, g.tag, g.step); err == nil {
 			o.Initial = ck.Name()
 		} else {

@@ -100,6 +100,14 @@ func (l *Model) Close() error {
 	return l.Net.Close()
 }
 
+// BatchRows is the number of rows of the continuous batcher (0: off).
+func (l *Model) BatchRows() int {
+	if l.batcher == nil {
+		return 0
+	}
+	return l.batcher.Rows()
+}
+
 // EnableBatching routes Chat and Complete through a continuous batcher of
 // rows rows, so concurrent callers (the HTTP server) share each decode
 // step instead of queueing. Conversations then no longer reuse the cached
@@ -126,8 +134,8 @@ func (l *Model) calculator(expr []int) ([]int, bool) {
 	return l.Tokenizer.Encode(res), true
 }
 
-// ErrTooLong is returned when even the newest message does not fit the context.
-var ErrTooLong = errors.New("conversation does not fit the model's context")
+// ErrTooLong is llm.ErrTooLong: even the newest message does not fit.
+var ErrTooLong = llm.ErrTooLong
 
 // ChatPrompt renders msgs (ending with a user message) for a reply:
 // render_conversation + <|assistant_start|>. When it would leave fewer than

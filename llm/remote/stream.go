@@ -55,6 +55,11 @@ func (m *Model) request(s llm.Settings) map[string]any {
 		body["top_k"] = s.TopK // an extension vLLM, SGLang, llama-server and nanochat understand
 	}
 	if s.MaxTokens > 0 {
+		// Like the local engine, cap the reply by the context rather than
+		// fail: servers reject max_tokens that alone fills the context.
+		if n := m.info.ContextLen; n > 1 && s.MaxTokens >= n {
+			s.MaxTokens = n - 1
+		}
 		body["max_tokens"] = s.MaxTokens
 	}
 	if s.Samples > 1 {
