@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/nanochat-go/nanochat/model/checkpoint"
 )
 
 // TensorInfo describes one tensor of a checkpoint.
@@ -29,19 +27,7 @@ type Summary struct {
 // Describe reads a checkpoint's meta and tensor table (the mapping is opened
 // and closed again; no weight is read) and detects its generation.
 func Describe(modelPath string, ov Overrides) (*Summary, error) {
-	metaPath, err := MetaPath(modelPath)
-	if err != nil {
-		return nil, err
-	}
-	meta, err := ReadMeta(metaPath)
-	if err != nil {
-		return nil, err
-	}
-	fileOv, used, err := ReadOverrideFiles(modelPath)
-	if err != nil {
-		return nil, err
-	}
-	f, err := checkpoint.Open(modelPath)
+	f, meta, ov, used, err := open(modelPath, ov)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +36,7 @@ func Describe(modelPath string, ov Overrides) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", modelPath, err)
 	}
-	arch, err := Detect(*meta.ModelConfig, ts.shapes(), meta.UserConfig, fileOv.Merge(ov))
+	arch, err := Detect(*meta.ModelConfig, ts.shapes(), meta.UserConfig, ov)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", modelPath, err)
 	}

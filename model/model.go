@@ -84,29 +84,38 @@ func ReadOverrideFiles(modelPath string) (Overrides, []string, error) {
 // Load opens model_<step>.pt (memory-mapped) with its meta_<step>.json and
 // builds the model. Override precedence: file < opts.Overrides.
 func Load(modelPath string, opts Options) (*Model, error) {
-	metaPath, err := MetaPath(modelPath)
+	f, meta, ov, _, err := open(modelPath, opts.Overrides)
 	if err != nil {
 		return nil, err
 	}
-	meta, err := ReadMeta(metaPath)
-	if err != nil {
-		return nil, err
-	}
-	fileOv, _, err := ReadOverrideFiles(modelPath)
-	if err != nil {
-		return nil, err
-	}
-	f, err := checkpoint.Open(modelPath)
-	if err != nil {
-		return nil, err
-	}
-	m, err := build(f, meta, fileOv.Merge(opts.Overrides), opts.Precision)
+	m, err := build(f, meta, ov, opts.Precision)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("load checkpoint %q: %w", modelPath, err)
 	}
 	m.Path = modelPath
 	return m, nil
+}
+
+// open reads a checkpoint's meta and override files and maps its file. The
+// overrides returned are the files' merged with ov (ov wins); used lists
+// the override files found.
+func open(modelPath string, ov Overrides) (f *checkpoint.File, meta *Meta, merged Overrides, used []string, err error) {
+	metaPath, err := MetaPath(modelPath)
+	if err != nil {
+		return nil, nil, ov, nil, err
+	}
+	if meta, err = ReadMeta(metaPath); err != nil {
+		return nil, nil, ov, nil, err
+	}
+	fileOv, used, err := ReadOverrideFiles(modelPath)
+	if err != nil {
+		return nil, nil, ov, nil, err
+	}
+	if f, err = checkpoint.Open(modelPath); err != nil {
+		return nil, nil, ov, nil, err
+	}
+	return f, meta, fileOv.Merge(ov), used, nil
 }
 
 func build(f *checkpoint.File, meta *Meta, ov Overrides, prec Precision) (*Model, error) {

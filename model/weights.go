@@ -185,15 +185,7 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 }
 
 func (ts *tensorSet) vector(name string, n int) ([]float32, error) {
-	t, err := ts.get(name, n)
-	if err != nil {
-		return nil, err
-	}
-	v, err := t.Float32()
-	if err != nil {
-		return nil, fmt.Errorf("tensor %q: %w", name, err)
-	}
-	return v, nil
+	return ts.vectorOf(name, []int{n})
 }
 
 func f32View(t *checkpoint.Tensor) ([]float32, error) {
