@@ -2,9 +2,10 @@
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         ?= bin/nanochat
+CUDA_BIN    ?= bin/nanochat-cuda
 DEMO_HOME   := testdata/demo/home
 
-.PHONY: help build demo test check lint fmt vet fuzz bench kernels clean
+.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,13 +19,14 @@ demo: build ## chat once with the bundled demo model
 test: ## run the tests
 	$(GO) test ./...
 
-check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck
+check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, CUDA fatbin + cuda build
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test -tags purego ./kernels/ ./model/
 	$(STATICCHECK) ./...
+	kernels/cuda/check.sh
 
 lint: ## staticcheck only
 	$(STATICCHECK) ./...
@@ -41,6 +43,15 @@ fuzz: ## fuzz the checkpoint, pickle and tokenizer readers for a minute each
 bench: build ## kernel micro-benchmarks and the d20-shape inference benchmark
 	$(GO) test ./kernels/ -run '^$$' -bench . -benchtime 20x
 	$(BIN) bench --shape d20
+
+kernels: ## rebuild kernels/cuda/kernels.fatbin (CUDA 12.9: nvcc, or NVRTC + nvFatbin from PyPI)
+	kernels/cuda/build.sh
+
+cuda: ## build bin/nanochat-cuda, the GPU build nanochat hands over to
+	kernels/cuda/gobuild.sh $(CUDA_BIN)
+
+cuda-check: ## the fatbin matches its sources and the cuda build compiles and links (no GPU needed)
+	kernels/cuda/check.sh
 
 clean: ## remove build outputs
 	rm -rf bin

@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 
+	"github.com/nanochat-go/nanochat/engine"
 	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/llm/local"
 	"github.com/nanochat-go/nanochat/llm/remote"
+	"github.com/nanochat-go/nanochat/model"
 	"github.com/nanochat-go/nanochat/model/home"
 )
 
@@ -31,11 +33,19 @@ func (g *globals) openLocal(ref string, w io.Writer) (*local.Model, error) {
 	if ref == "" && hd == "" {
 		hd = home.Dir()
 	}
-	return local.Open(ck, local.OpenOptions{Home: hd, Model: opts, Progress: func(s string) {
+	if w != nil {
+		fmt.Fprintln(w, deviceLine(g.dev, g.devWhy))
+	}
+	return local.Open(ck, local.OpenOptions{Home: hd, Model: opts, Backend: g.backend, Progress: func(s string) {
 		if w != nil {
 			fmt.Fprintln(w, "nanochat: "+s)
 		}
 	}})
+}
+
+// backend puts a loaded model on the resolved --device.
+func (g *globals) backend(m *model.Model, cpuName string) (engine.Backend, error) {
+	return openBackend(m, g.dev, cpuName)
 }
 
 // openModel is openLocal, or the --remote server when one is given.

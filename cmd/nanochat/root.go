@@ -22,6 +22,9 @@ type globals struct {
 	override  string
 	precision string
 	threads   int
+	device    string
+	dev       Device
+	devWhy    string
 	remote    string
 	apiKey    string
 	model     string
@@ -41,6 +44,17 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if g.threads > 0 {
 				kernels.SetThreads(g.threads)
+			}
+			if usesModel[cmd.Name()] && g.remote == "" {
+				d, why, err := resolveDevice(g.device)
+				if err != nil {
+					return err
+				}
+				if d.HandOver != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), deviceLine(d, why))
+					return handOver(d, os.Args)
+				}
+				g.dev, g.devWhy = d, why
 			}
 			if g.cpuprof != "" {
 				f, err := os.Create(g.cpuprof)
@@ -67,6 +81,7 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	pf.IntVar(&g.step, "step", -1, "training step (default: the last)")
 	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
 	pf.StringVar(&g.precision, "precision", "bf16", "linear weights in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes, nanochat-on-CPU numerics)")
+	pf.StringVar(&g.device, "device", "auto", "where to run: auto, cpu, cuda or cuda:N (auto hands over to nanochat-cuda when a usable NVIDIA GPU is present)")
 	pf.StringVar(&g.remote, "remote", "", "use an OpenAI-compatible server (nanochat serve, vLLM, llama-server) at this URL instead of a local checkpoint")
 	pf.StringVar(&g.apiKey, "api-key", "", "API key for --remote (default $NANOCHAT_API_KEY)")
 	pf.StringVar(&g.model, "model", "", "model name on the --remote server (default: its first)")
@@ -84,6 +99,10 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	}
 	return root
 }
+
+// usesModel names the commands that load a model, so --device is resolved
+// (and a hand-over to the CUDA build done) before they start.
+var usesModel = map[string]bool{"nanochat": true, "chat": true, "eval": true, "bench": true, "serve": true, "tui": true}
 
 // commands are the subcommands registered by other files of this package
 // (each file adds its own in an init function).

@@ -135,7 +135,7 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 		if err != nil {
 			return nil, err
 		}
-		m, err := local.Open(ck, local.OpenOptions{Home: homeDir, Model: opts, Progress: progress})
+		m, err := local.Open(ck, local.OpenOptions{Home: homeDir, Model: opts, Backend: g.backend, Progress: progress})
 		if err != nil {
 			return nil, err
 		}

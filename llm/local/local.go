@@ -37,6 +37,8 @@ type OpenOptions struct {
 	Model model.Options
 	// Progress, if set, receives human-readable loading stages.
 	Progress func(stage string)
+	// Backend puts the loaded model on a device (default: the CPU).
+	Backend func(m *model.Model, cpuName string) (engine.Backend, error)
 }
 
 // TokenizerPath is <home>/tokenizer/tokenizer.pkl.
@@ -78,12 +80,20 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 	ct := tok.ChatTokens()
 	l := &Model{Net: m, Tokenizer: tok, Ckpt: ck, ct: ct}
 	device := fmt.Sprintf("cpu %s ×%d", kernels.ISA(), kernels.Threads())
+	backend := engine.CPU(m, device)
+	if o.Backend != nil {
+		if backend, err = o.Backend(m, device); err != nil {
+			m.Close()
+			return nil, err
+		}
+		device = backend.Describe()
+	}
 	l.engineOpts = engine.Options{
 		Specials: engine.Specials{BOS: ct.BOS, AssistantEnd: ct.AssistantEnd,
 			PythonStart: ct.PythonStart, PythonEnd: ct.PythonEnd, OutputStart: ct.OutputStart, OutputEnd: ct.OutputEnd},
 		Tool: l.calculator,
 	}
-	l.Engine = engine.New(engine.CPU(m, device), l.engineOpts)
+	l.Engine = engine.New(backend, l.engineOpts)
 	l.info = llm.Info{Name: ck.Name(), Source: ck.Source, Generation: m.Arch.Generation, Device: device,
 		ContextLen: m.Config.SequenceLen, Params: m.Params, Chat: ck.Source != "base"}
 	return l, nil
