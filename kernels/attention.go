@@ -46,8 +46,11 @@ func Attention(out, q, k, v []float32, p Attn) {
 	a := attnPool.Get().(*attnTask)
 	*a = attnTask{im: cur.Load(), out: out, q: q, k: k, v: v, p: p,
 		scale: float32(1 / math.Sqrt(float64(p.HeadDim)))}
-	n := p.T * p.NHead
-	if n*(p.Pos0+p.T)*p.HeadDim < serialOps {
+	if a.im.attnScores4 != nil && p.HeadDim%16 == 0 {
+		a.nq4 = p.T / 4
+	}
+	n := (a.nq4 + p.T - 4*a.nq4) * p.NHead
+	if p.T*p.NHead*(p.Pos0+p.T)*p.HeadDim < serialOps {
 		a.run(0, n)
 	} else {
 		parallel(n, 1, a)
@@ -78,50 +81,130 @@ type attnTask struct {
 	out, q, k, v []float32
 	p            Attn
 	scale        float32
+	nq4          int // blocks of four queries done by the four-query kernels; the rest go one by one
 }
 
+// attnScratch is one worker's scratch: a block of scores and the online
+// softmax state of four queries.
+type attnScratch struct {
+	s              [4 * attnBlock]float32
+	m, l, mx, sums [4]float32
+}
+
+var attnScratchPool = sync.Pool{New: func() any { return new(attnScratch) }}
+
+// window returns the first key position visible from position pos.
+func (p *Attn) window(pos int) int {
+	if p.Window < 0 {
+		return 0
+	}
+	return max(0, pos-p.Window)
+}
+
+// run does work items [lo, hi): first the nq4·NHead four-query blocks
+// (item = block·NHead + head), then single queries (t·NHead + head).
 func (a *attnTask) run(lo, hi int) {
+	sc := attnScratchPool.Get().(*attnScratch)
+	defer attnScratchPool.Put(sc)
+	nh := a.p.NHead
+	for it := lo; it < hi; it++ {
+		if b := it / nh; b < a.nq4 {
+			a.four(4*b, it%nh, sc)
+		} else {
+			a.one(4*a.nq4+(it-a.nq4*nh)/nh, it%nh, sc)
+		}
+	}
+}
+
+// one attends query t, head h.
+func (a *attnTask) one(t, h int, sc *attnScratch) {
 	p, im := &a.p, a.im
 	hd := p.HeadDim
-	group := p.NHead / p.NKV
-	var s [attnBlock]float32
-	for it := lo; it < hi; it++ {
-		t, h := it/p.NHead, it%p.NHead
-		pos := p.Pos0 + t
-		j0 := 0
-		if p.Window >= 0 {
-			j0 = max(0, pos-p.Window)
+	it := t*p.NHead + h
+	pos := p.Pos0 + t
+	koff := h / (p.NHead / p.NKV) * hd
+	qv := a.q[it*hd : it*hd+hd]
+	o := a.out[it*hd : it*hd+hd]
+	clear(o)
+	m := float32(math.Inf(-1))
+	var l float32
+	for b0 := p.window(pos); b0 <= pos; b0 += attnBlock {
+		s := sc.s[:min(attnBlock, pos+1-b0)]
+		kv := b0*p.Stride + koff
+		im.attnScores(s, qv, a.k[kv:], hd, p.Stride, a.scale)
+		bm := m
+		for _, x := range s {
+			bm = max(bm, x)
 		}
-		koff := h / group * hd
-		qv := a.q[it*hd : it*hd+hd]
-		o := a.out[it*hd : it*hd+hd]
-		clear(o)
-		m := float32(math.Inf(-1))
-		var l float32
-		for b0 := j0; b0 <= pos; b0 += attnBlock {
-			b1 := min(b0+attnBlock, pos+1)
-			bm := float32(math.Inf(-1))
-			for j := b0; j < b1; j++ {
-				kj := j*p.Stride + koff
-				x := im.dot(qv, a.k[kj:kj+hd]) * a.scale
-				s[j-b0] = x
-				bm = max(bm, x)
+		if bm > m {
+			if l != 0 {
+				c := float32(math.Exp(float64(m - bm)))
+				l *= c
+				im.scale(c, o, o)
 			}
-			if bm > m {
-				if l != 0 {
-					c := float32(math.Exp(float64(m - bm)))
-					l *= c
-					im.scale(c, o, o)
+			m = bm
+		}
+		l += im.expSub(s, m)
+		im.attnAccum(o, a.v[kv:], s, hd, p.Stride)
+	}
+	im.scale(1/l, o, o)
+}
+
+// four attends queries t0..t0+3 of head h together. Key blocks go from the
+// newest back, so that the first block holds every query's own position
+// and each running max is finite from then on; keys a query may not see
+// get score -Inf (weight ≈ 0).
+func (a *attnTask) four(t0, h int, sc *attnScratch) {
+	p, im := &a.p, a.im
+	hd, qs := p.HeadDim, p.NHead*p.HeadDim
+	p0 := p.Pos0 + t0
+	koff := h / (p.NHead / p.NKV) * hd
+	q := a.q[(t0*p.NHead+h)*hd:]
+	o := a.out[(t0*p.NHead+h)*hd:]
+	for r := range 4 {
+		clear(o[r*qs : r*qs+hd])
+		sc.m[r], sc.l[r] = float32(math.Inf(-1)), 0
+	}
+	inf := float32(math.Inf(-1))
+	first, lastLo := p.window(p0), p.window(p0+3)
+	for b1 := p0 + 4; b1 > first; b1 -= attnBlock {
+		b0 := max(first, b1-attnBlock)
+		n := b1 - b0
+		kv := b0*p.Stride + koff
+		s := sc.s[:roundUp(n, 4)*4]
+		im.attnScores4(s[:n*4], q, qs, a.k[kv:], hd, p.Stride, a.scale, &sc.mx)
+		if b1-1 > p0 || b0 < lastLo {
+			// Mask the future (keys after a query) and the keys before its window.
+			sc.mx = [4]float32{inf, inf, inf, inf}
+			for j := b0; j < b1; j++ {
+				for r := range 4 {
+					if j > p0+r || j < p.window(p0+r) {
+						s[(j-b0)*4+r] = inf
+					}
+					sc.mx[r] = max(sc.mx[r], s[(j-b0)*4+r])
 				}
-				m = bm
-			}
-			for j := b0; j < b1; j++ {
-				e := float32(math.Exp(float64(s[j-b0] - m)))
-				l += e
-				vj := j*p.Stride + koff
-				im.axpy(e, a.v[vj:vj+hd], o)
 			}
 		}
-		im.scale(1/l, o, o)
+		for i := n * 4; i < len(s); i++ {
+			s[i] = inf
+		}
+		for r := range 4 {
+			if sc.mx[r] > sc.m[r] {
+				if sc.l[r] != 0 {
+					c := float32(math.Exp(float64(sc.m[r] - sc.mx[r])))
+					sc.l[r] *= c
+					im.scale(c, o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
+				}
+				sc.m[r] = sc.mx[r]
+			}
+		}
+		im.expSub4(s, &sc.m, &sc.sums)
+		for r := range 4 {
+			sc.l[r] += sc.sums[r]
+		}
+		im.attnAccum4(o, qs, a.v[kv:], s[:n*4], hd, p.Stride)
+	}
+	for r := range 4 {
+		im.scale(1/sc.l[r], o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
 	}
 }

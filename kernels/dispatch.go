@@ -12,20 +12,28 @@ type impl struct {
 	name string
 
 	// kAlign is the granularity of the vector kernels' length argument k:
-	// gemv and gemmTile handle a positive multiple of kAlign, and the caller
+	// the gemv kernels and GEMM tiles handle a positive multiple of kAlign (but
+	// see bf16Perm and dpAlign), and the caller
 	// adds the remaining k%kAlign terms in Go.
 	kAlign int
 
 	// gemvF32 is: for r := range y { y[r] = Σ_{i<k} x[i]·w[r*ldw+i] }.
 	gemvF32 func(y, x, w []float32, k, ldw int)
-	// gemvBF16 is gemvF32 with bf16 weights widened exactly to fp32.
+	// gemvBF16 is gemvF32 with bf16 weights widened exactly to fp32. When
+	// bf16Perm > 0 it takes x permuted by permuteX(·, ·, bf16Perm) and k a
+	// positive multiple of bf16Perm instead of kAlign.
 	gemvBF16 func(y, x []float32, w []uint16, k, ldw int)
+	bf16Perm int
 
-	// gemmTile computes one full mr×nr output tile:
-	// y[r*ldy+c] = Σ_{i<k} x[r*ldx+i]·w[c*ldw+i] for r < mr, c < nr,
-	// adding to y instead of overwriting it when acc is set.
-	mr, nr   int
-	gemmTile func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool)
+	// The GEMM tiles (see tileFn): mr rows of x × 4 rows of w with fp32
+	// or bf16 weights, and optionally a narrower mr2-row tile for the rows
+	// left over (mr2 = 0: none; leftovers are padded to mr).
+	mr, mr2       int
+	tile, tile2   tileFn
+	tileB, tile2B tileBFn
+	// bf16 × bf16 tiles for MatMulBF16Fast (k a multiple of dpAlign), nil
+	// without AVX512_BF16.
+	tileDP, tile2DP tileDPFn
 
 	// The vector ops take any length (tails included).
 	dot   func(a, b []float32) float32            // Σ a[i]·b[i], len(a) terms
@@ -33,6 +41,26 @@ type impl struct {
 	scale func(alpha float32, dst, src []float32) // dst[i] = alpha·src[i]
 	relu2 func(x []float32)                       // x[i] = max(x[i],0)²
 	widen func(dst []float32, src []uint16)       // dst[i] = BF16ToF32(src[i])
+	// softcap is Softcap's loop on one range.
+	softcap func(x []float32, c float32)
+
+	// Attention over a block of n = len(s) keys, rows stride apart:
+	// attnScores: s[j] = scale·Σ_{i<hd} q[i]·k[j*stride+i];
+	// expSub: s[j] = exp(s[j]-m), returning Σ s[j];
+	// attnAccum: o[i] += Σ_j e[j]·v[j*stride+i] for i < hd, j < len(e).
+	attnScores func(s, q, k []float32, hd, stride int, scale float32)
+	expSub     func(s []float32, m float32) float32
+	attnAccum  func(o, v, e []float32, hd, stride int)
+
+	// Four-query variants for prefill, nil where the ISA has none; scores
+	// and weights are key-major (s[j*4+r] for key j, query r), queries and
+	// outputs are four rows qstride (ostride) apart, hd%16 == 0:
+	// attnScores4: s[j*4+r] = scale·q_r·k_j for j < len(s)/4, mx[r] = max_j;
+	// expSub4: s[i] = exp(s[i]-m[i%4]) for len(s)%16 == 0, sums[r] = Σ_j;
+	// attnAccum4: o_r[i] += Σ_j e[j*4+r]·v_j[i] for j < len(e)/4.
+	attnScores4 func(s, q []float32, qstride int, k []float32, hd, kstride int, scale float32, mx *[4]float32)
+	expSub4     func(s []float32, m, sums *[4]float32)
+	attnAccum4  func(o []float32, ostride int, v, e []float32, hd, vstride int)
 
 	// fmaLoop runs iters iterations of an unrolled FMA loop and returns the
 	// number of floating-point operations done (for MeasurePeakFLOPS).

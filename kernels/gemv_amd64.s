@@ -3,149 +3,82 @@
 #include "textflag.h"
 
 // Matrix-vector kernels: for r < rows: y[r] = Σ_{i<k} x[i]·w[r*ldw+i].
-// k is a positive multiple of 16. Rows go four at a time (one x load feeds
-// four weight rows), then one at a time. bf16 weights are widened in
-// registers: zero-extend to 32 bits, shift left 16.
+// k is a positive multiple of 16. The weights are read strictly in order,
+// one row after another: on this hardware one sequential stream reaches
+// about twice the DRAM bandwidth of four interleaved row streams, and x
+// (≤ 20 KB) stays in L1 for the repeated loads. bf16 weights are widened in
+// registers (see gemvBF16_512).
 
-// HSUM4 leaves in Xa the horizontal sums of the ymm registers a, b, c, d
-// (all in Y0..Y15): Xa = [Σa, Σb, Σc, Σd]. Clobbers b, c and Xt.
-#define HSUM4(Ya, Yb, Yc, Yd, Xa, Xt) \
-	VHADDPS Yb, Ya, Ya; \
-	VHADDPS Yd, Yc, Yc; \
-	VHADDPS Yc, Ya, Ya; \
-	VEXTRACTF128 $1, Ya, Xt; \
-	VADDPS Xt, Xa, Xa
+// SUM4TOX0 adds Z0..Z3 and reduces the sum horizontally into X0.
+#define SUM4TOX0 \
+	VADDPS Z1, Z0, Z0; \
+	VADDPS Z3, Z2, Z2; \
+	VADDPS Z2, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0
 
-// FOLD adds the upper half of Zs to its lower half, into Yd. Clobbers Y31.
-#define FOLD(Zs, Ys, Yd) \
-	VEXTRACTF64X4 $1, Zs, Y31; \
-	VADDPS Y31, Ys, Yd
-
-// BF16ROW512 multiplies 32 bf16 weights at (base)(AX*2) by x in Z8, Z9 into
-// accumulators A0, A1, using T0, T1 as temporaries.
-#define BF16ROW512(base, A0, A1, T0, T1) \
-	VPMOVZXWD (base)(AX*2), T0; \
-	VPMOVZXWD 32(base)(AX*2), T1; \
-	VPSLLD $16, T0, T0; \
-	VPSLLD $16, T1, T1; \
-	VFMADD231PS Z8, T0, A0; \
-	VFMADD231PS Z9, T1, A1
-
-#define BF16ROW512H(base, A0, T0) \
-	VPMOVZXWD (base)(AX*2), T0; \
-	VPSLLD $16, T0, T0; \
-	VFMADD231PS Z8, T0, A0
-
-// func gemvBF16_512(y, x *float32, w *uint16, k, ldw, rows int)
+// func gemvBF16_512(y, xp *float32, w *uint16, k, ldw, rows int)
+// xp is x with each block of 32 reordered evens then odds (permuteX), and k
+// a multiple of 32: a dword load of weights holds w[2i] in its low and
+// w[2i+1] in its high half, so a shift left by 16 gives the even weights as
+// fp32 and a mask of the high half the odd ones, one op each, straight from
+// memory.
 TEXT ·gemvBF16_512(SB), NOSPLIT, $0-48
 	MOVQ y+0(FP), DI
-	MOVQ x+8(FP), SI
+	MOVQ xp+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ k+24(FP), CX
 	MOVQ ldw+32(FP), R8
 	MOVQ rows+40(FP), R9
 	SHLQ $1, R8
 	MOVQ CX, BX
-	ANDQ $-32, BX
+	ANDQ $-64, BX
+	MOVL $0xffff0000, AX
+	VPBROADCASTD AX, Z30
 
-b512rows4:
-	CMPQ R9, $4
-	JLT  b512rows1
-	LEAQ (DX)(R8*1), R11
-	LEAQ (DX)(R8*2), R12
-	LEAQ (R11)(R8*2), R13
+b512row:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
 	XORQ AX, AX
 	TESTQ BX, BX
-	JEQ  b512r4half
+	JEQ  b512tail
 
-b512r4loop:
-	VMOVUPS (SI)(AX*4), Z8
-	VMOVUPS 64(SI)(AX*4), Z9
-	BF16ROW512(DX, Z0, Z1, Z10, Z11)
-	BF16ROW512(R11, Z2, Z3, Z12, Z13)
-	BF16ROW512(R12, Z4, Z5, Z14, Z15)
-	BF16ROW512(R13, Z6, Z7, Z16, Z17)
-	ADDQ $32, AX
+b512loop:
+	VPSLLD $16, (DX)(AX*2), Z4
+	VPANDD (DX)(AX*2), Z30, Z5
+	VPSLLD $16, 64(DX)(AX*2), Z6
+	VPANDD 64(DX)(AX*2), Z30, Z7
+	VFMADD231PS (SI)(AX*4), Z4, Z0
+	VFMADD231PS 64(SI)(AX*4), Z5, Z1
+	VFMADD231PS 128(SI)(AX*4), Z6, Z2
+	VFMADD231PS 192(SI)(AX*4), Z7, Z3
+	ADDQ $64, AX
 	CMPQ AX, BX
-	JLT  b512r4loop
+	JLT  b512loop
 
-b512r4half:
+b512tail:
 	CMPQ AX, CX
-	JGE  b512r4sum
-	VMOVUPS (SI)(AX*4), Z8
-	BF16ROW512H(DX, Z0, Z10)
-	BF16ROW512H(R11, Z2, Z12)
-	BF16ROW512H(R12, Z4, Z14)
-	BF16ROW512H(R13, Z6, Z16)
+	JGE  b512sum
+	VPSLLD $16, (DX)(AX*2), Z4
+	VPANDD (DX)(AX*2), Z30, Z5
+	VFMADD231PS (SI)(AX*4), Z4, Z0
+	VFMADD231PS 64(SI)(AX*4), Z5, Z1
 
-b512r4sum:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z5, Z4, Z4
-	VADDPS Z7, Z6, Z6
-	FOLD(Z0, Y0, Y0)
-	FOLD(Z2, Y2, Y2)
-	FOLD(Z4, Y4, Y4)
-	FOLD(Z6, Y6, Y6)
-	HSUM4(Y0, Y2, Y4, Y6, X0, X1)
-	VMOVUPS X0, (DI)
-	ADDQ $16, DI
-	LEAQ (DX)(R8*4), DX
-	SUBQ $4, R9
-	JMP  b512rows4
-
-b512rows1:
-	TESTQ R9, R9
-	JEQ  b512done
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	XORQ AX, AX
-	TESTQ BX, BX
-	JEQ  b512r1half
-
-b512r1loop:
-	VMOVUPS (SI)(AX*4), Z8
-	VMOVUPS 64(SI)(AX*4), Z9
-	BF16ROW512(DX, Z0, Z1, Z10, Z11)
-	ADDQ $32, AX
-	CMPQ AX, BX
-	JLT  b512r1loop
-
-b512r1half:
-	CMPQ AX, CX
-	JGE  b512r1sum
-	VMOVUPS (SI)(AX*4), Z8
-	BF16ROW512H(DX, Z0, Z10)
-
-b512r1sum:
-	VADDPS Z1, Z0, Z0
-	FOLD(Z0, Y0, Y0)
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+b512sum:
+	SUM4TOX0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
 	ADDQ R8, DX
 	DECQ R9
-	JMP  b512rows1
-
-b512done:
+	JNZ  b512row
 	VZEROUPPER
 	RET
-
-// F32ROW512 multiplies 32 fp32 weights at (base)(AX*4) by x in Z8, Z9.
-#define F32ROW512(base, A0, A1) \
-	VFMADD231PS (base)(AX*4), Z8, A0; \
-	VFMADD231PS 64(base)(AX*4), Z9, A1
 
 // func gemvF32_512(y, x, w *float32, k, ldw, rows int)
 TEXT ·gemvF32_512(SB), NOSPLIT, $0-48
@@ -157,193 +90,119 @@ TEXT ·gemvF32_512(SB), NOSPLIT, $0-48
 	MOVQ rows+40(FP), R9
 	SHLQ $2, R8
 	MOVQ CX, BX
-	ANDQ $-32, BX
+	ANDQ $-64, BX
 
-f512rows4:
-	CMPQ R9, $4
-	JLT  f512rows1
-	LEAQ (DX)(R8*1), R11
-	LEAQ (DX)(R8*2), R12
-	LEAQ (R11)(R8*2), R13
+f512row:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
 	XORQ AX, AX
 	TESTQ BX, BX
-	JEQ  f512r4half
+	JEQ  f512tail
 
-f512r4loop:
-	VMOVUPS (SI)(AX*4), Z8
-	VMOVUPS 64(SI)(AX*4), Z9
-	F32ROW512(DX, Z0, Z1)
-	F32ROW512(R11, Z2, Z3)
-	F32ROW512(R12, Z4, Z5)
-	F32ROW512(R13, Z6, Z7)
-	ADDQ $32, AX
+f512loop:
+	VMOVUPS (DX)(AX*4), Z4
+	VMOVUPS 64(DX)(AX*4), Z5
+	VMOVUPS 128(DX)(AX*4), Z6
+	VMOVUPS 192(DX)(AX*4), Z7
+	VFMADD231PS (SI)(AX*4), Z4, Z0
+	VFMADD231PS 64(SI)(AX*4), Z5, Z1
+	VFMADD231PS 128(SI)(AX*4), Z6, Z2
+	VFMADD231PS 192(SI)(AX*4), Z7, Z3
+	ADDQ $64, AX
 	CMPQ AX, BX
-	JLT  f512r4loop
+	JLT  f512loop
 
-f512r4half:
+f512tail:
 	CMPQ AX, CX
-	JGE  f512r4sum
-	VMOVUPS (SI)(AX*4), Z8
-	VFMADD231PS (DX)(AX*4), Z8, Z0
-	VFMADD231PS (R11)(AX*4), Z8, Z2
-	VFMADD231PS (R12)(AX*4), Z8, Z4
-	VFMADD231PS (R13)(AX*4), Z8, Z6
+	JGE  f512sum
+	VMOVUPS (DX)(AX*4), Z4
+	VFMADD231PS (SI)(AX*4), Z4, Z0
+	ADDQ $16, AX
+	JMP  f512tail
 
-f512r4sum:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z5, Z4, Z4
-	VADDPS Z7, Z6, Z6
-	FOLD(Z0, Y0, Y0)
-	FOLD(Z2, Y2, Y2)
-	FOLD(Z4, Y4, Y4)
-	FOLD(Z6, Y6, Y6)
-	HSUM4(Y0, Y2, Y4, Y6, X0, X1)
-	VMOVUPS X0, (DI)
-	ADDQ $16, DI
-	LEAQ (DX)(R8*4), DX
-	SUBQ $4, R9
-	JMP  f512rows4
-
-f512rows1:
-	TESTQ R9, R9
-	JEQ  f512done
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	XORQ AX, AX
-	TESTQ BX, BX
-	JEQ  f512r1half
-
-f512r1loop:
-	VMOVUPS (SI)(AX*4), Z8
-	VMOVUPS 64(SI)(AX*4), Z9
-	F32ROW512(DX, Z0, Z1)
-	ADDQ $32, AX
-	CMPQ AX, BX
-	JLT  f512r1loop
-
-f512r1half:
-	CMPQ AX, CX
-	JGE  f512r1sum
-	VMOVUPS (SI)(AX*4), Z8
-	VFMADD231PS (DX)(AX*4), Z8, Z0
-
-f512r1sum:
-	VADDPS Z1, Z0, Z0
-	FOLD(Z0, Y0, Y0)
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+f512sum:
+	SUM4TOX0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
 	ADDQ R8, DX
 	DECQ R9
-	JMP  f512rows1
-
-f512done:
+	JNZ  f512row
 	VZEROUPPER
 	RET
 
-// AVX2 versions: 16 elements per step as two ymm halves per row.
+// AVX2 versions, 32 elements per iteration in four ymm accumulators.
 
-#define BF16ROW2(base, A0, A1, T0, T1) \
-	VPMOVZXWD (base)(AX*2), T0; \
-	VPMOVZXWD 16(base)(AX*2), T1; \
-	VPSLLD $16, T0, T0; \
-	VPSLLD $16, T1, T1; \
-	VFMADD231PS Y8, T0, A0; \
-	VFMADD231PS Y9, T1, A1
+// YSUM4TOX0 adds Y0..Y3 and reduces the sum horizontally into X0.
+#define YSUM4TOX0 \
+	VADDPS Y1, Y0, Y0; \
+	VADDPS Y3, Y2, Y2; \
+	VADDPS Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0
 
-// func gemvBF16AVX2(y, x *float32, w *uint16, k, ldw, rows int)
+// func gemvBF16AVX2(y, xp *float32, w *uint16, k, ldw, rows int)
+// As gemvBF16_512 with blocks of 16 (VPSLLD cannot take memory in AVX2, so
+// each 16 weights are loaded once and split in registers).
 TEXT ·gemvBF16AVX2(SB), NOSPLIT, $0-48
 	MOVQ y+0(FP), DI
-	MOVQ x+8(FP), SI
+	MOVQ xp+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ k+24(FP), CX
 	MOVQ ldw+32(FP), R8
 	MOVQ rows+40(FP), R9
 	SHLQ $1, R8
+	MOVQ CX, BX
+	ANDQ $-32, BX
+	MOVL $0xffff0000, AX
+	MOVD AX, X15
+	VPBROADCASTD X15, Y15
 
-b2rows4:
-	CMPQ R9, $4
-	JLT  b2rows1
-	LEAQ (DX)(R8*1), R11
-	LEAQ (DX)(R8*2), R12
-	LEAQ (R11)(R8*2), R13
+b2row:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ AX, AX
+	TESTQ BX, BX
+	JEQ  b2tail
 
-b2r4loop:
-	VMOVUPS (SI)(AX*4), Y8
-	VMOVUPS 32(SI)(AX*4), Y9
-	BF16ROW2(DX, Y0, Y1, Y10, Y11)
-	BF16ROW2(R11, Y2, Y3, Y12, Y13)
-	BF16ROW2(R12, Y4, Y5, Y10, Y11)
-	BF16ROW2(R13, Y6, Y7, Y12, Y13)
-	ADDQ $16, AX
+b2loop:
+	VMOVDQU (DX)(AX*2), Y4
+	VMOVDQU 32(DX)(AX*2), Y7
+	VPSLLD $16, Y4, Y5
+	VPAND Y15, Y4, Y6
+	VPSLLD $16, Y7, Y8
+	VPAND Y15, Y7, Y9
+	VFMADD231PS (SI)(AX*4), Y5, Y0
+	VFMADD231PS 32(SI)(AX*4), Y6, Y1
+	VFMADD231PS 64(SI)(AX*4), Y8, Y2
+	VFMADD231PS 96(SI)(AX*4), Y9, Y3
+	ADDQ $32, AX
+	CMPQ AX, BX
+	JLT  b2loop
+
+b2tail:
 	CMPQ AX, CX
-	JLT  b2r4loop
+	JGE  b2sum
+	VMOVDQU (DX)(AX*2), Y4
+	VPSLLD $16, Y4, Y5
+	VPAND Y15, Y4, Y6
+	VFMADD231PS (SI)(AX*4), Y5, Y0
+	VFMADD231PS 32(SI)(AX*4), Y6, Y1
 
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	HSUM4(Y0, Y2, Y4, Y6, X0, X1)
-	VMOVUPS X0, (DI)
-	ADDQ $16, DI
-	LEAQ (DX)(R8*4), DX
-	SUBQ $4, R9
-	JMP  b2rows4
-
-b2rows1:
-	TESTQ R9, R9
-	JEQ  b2done
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ AX, AX
-
-b2r1loop:
-	VMOVUPS (SI)(AX*4), Y8
-	VMOVUPS 32(SI)(AX*4), Y9
-	BF16ROW2(DX, Y0, Y1, Y10, Y11)
-	ADDQ $16, AX
-	CMPQ AX, CX
-	JLT  b2r1loop
-
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+b2sum:
+	YSUM4TOX0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
 	ADDQ R8, DX
 	DECQ R9
-	JMP  b2rows1
-
-b2done:
+	JNZ  b2row
 	VZEROUPPER
 	RET
-
-#define F32ROW2(base, A0, A1) \
-	VFMADD231PS (base)(AX*4), Y8, A0; \
-	VFMADD231PS 32(base)(AX*4), Y9, A1
 
 // func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-48
@@ -354,71 +213,45 @@ TEXT ·gemvF32AVX2(SB), NOSPLIT, $0-48
 	MOVQ ldw+32(FP), R8
 	MOVQ rows+40(FP), R9
 	SHLQ $2, R8
+	MOVQ CX, BX
+	ANDQ $-32, BX
 
-f2rows4:
-	CMPQ R9, $4
-	JLT  f2rows1
-	LEAQ (DX)(R8*1), R11
-	LEAQ (DX)(R8*2), R12
-	LEAQ (R11)(R8*2), R13
+f2row:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ AX, AX
+	TESTQ BX, BX
+	JEQ  f2tail
 
-f2r4loop:
-	VMOVUPS (SI)(AX*4), Y8
-	VMOVUPS 32(SI)(AX*4), Y9
-	F32ROW2(DX, Y0, Y1)
-	F32ROW2(R11, Y2, Y3)
-	F32ROW2(R12, Y4, Y5)
-	F32ROW2(R13, Y6, Y7)
-	ADDQ $16, AX
+f2loop:
+	VMOVUPS (DX)(AX*4), Y4
+	VMOVUPS 32(DX)(AX*4), Y5
+	VMOVUPS 64(DX)(AX*4), Y6
+	VMOVUPS 96(DX)(AX*4), Y7
+	VFMADD231PS (SI)(AX*4), Y4, Y0
+	VFMADD231PS 32(SI)(AX*4), Y5, Y1
+	VFMADD231PS 64(SI)(AX*4), Y6, Y2
+	VFMADD231PS 96(SI)(AX*4), Y7, Y3
+	ADDQ $32, AX
+	CMPQ AX, BX
+	JLT  f2loop
+
+f2tail:
 	CMPQ AX, CX
-	JLT  f2r4loop
+	JGE  f2sum
+	VMOVUPS (DX)(AX*4), Y4
+	VMOVUPS 32(DX)(AX*4), Y5
+	VFMADD231PS (SI)(AX*4), Y4, Y0
+	VFMADD231PS 32(SI)(AX*4), Y5, Y1
 
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y5, Y4, Y4
-	VADDPS Y7, Y6, Y6
-	HSUM4(Y0, Y2, Y4, Y6, X0, X1)
-	VMOVUPS X0, (DI)
-	ADDQ $16, DI
-	LEAQ (DX)(R8*4), DX
-	SUBQ $4, R9
-	JMP  f2rows4
-
-f2rows1:
-	TESTQ R9, R9
-	JEQ  f2done
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	XORQ AX, AX
-
-f2r1loop:
-	VMOVUPS (SI)(AX*4), Y8
-	VMOVUPS 32(SI)(AX*4), Y9
-	F32ROW2(DX, Y0, Y1)
-	ADDQ $16, AX
-	CMPQ AX, CX
-	JLT  f2r1loop
-
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+f2sum:
+	YSUM4TOX0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
 	ADDQ R8, DX
 	DECQ R9
-	JMP  f2rows1
-
-f2done:
+	JNZ  f2row
 	VZEROUPPER
 	RET

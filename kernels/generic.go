@@ -10,14 +10,43 @@ var goImpl = &impl{
 	gemvF32:  gemvF32Go,
 	gemvBF16: gemvBF16Go,
 	mr:       2,
-	nr:       4,
-	gemmTile: gemmTileGo,
+	tile:     gemmTileGo,
+	tileB:    gemmTileBF16Go,
 	dot:      dotGo,
 	axpy:     axpyGo,
 	scale:    scaleGo,
 	relu2:    relu2Go,
 	widen:    widenGo,
+	softcap:  softcapGo,
 	fmaLoop:  fmaLoopGo,
+
+	attnScores: attnScoresGo,
+	expSub:     expSubGo,
+	attnAccum:  attnAccumGo,
+}
+
+func attnScoresGo(s, q, k []float32, hd, stride int, scale float32) {
+	q = q[:hd]
+	for j := range s {
+		s[j] = dotGo(q, k[j*stride:j*stride+hd]) * scale
+	}
+}
+
+func expSubGo(s []float32, m float32) float32 {
+	var sum float32
+	for j, v := range s {
+		e := float32(math.Exp(float64(v - m)))
+		s[j] = e
+		sum += e
+	}
+	return sum
+}
+
+func attnAccumGo(o, v, e []float32, hd, stride int) {
+	o = o[:hd]
+	for j, w := range e {
+		axpyGo(w, v[j*stride:j*stride+hd], o)
+	}
 }
 
 func gemvF32Go(y, x, w []float32, k, ldw int) {
@@ -54,6 +83,38 @@ func gemmTileGo(k int, x []float32, ldx int, w []float32, ldw int, y []float32, 
 	for i := range x0 {
 		a, b := x0[i], x1[i]
 		c0, c1, c2, c3 := w0[i], w1[i], w2[i], w3[i]
+		s00 += a * c0
+		s01 += a * c1
+		s02 += a * c2
+		s03 += a * c3
+		s10 += b * c0
+		s11 += b * c1
+		s12 += b * c2
+		s13 += b * c3
+	}
+	y0, y1 := y[:4], y[ldy:ldy+4]
+	if acc {
+		s00 += y0[0]
+		s01 += y0[1]
+		s02 += y0[2]
+		s03 += y0[3]
+		s10 += y1[0]
+		s11 += y1[1]
+		s12 += y1[2]
+		s13 += y1[3]
+	}
+	y0[0], y0[1], y0[2], y0[3] = s00, s01, s02, s03
+	y1[0], y1[1], y1[2], y1[3] = s10, s11, s12, s13
+}
+
+// gemmTileBF16Go is gemmTileGo with bf16 weights.
+func gemmTileBF16Go(k int, x []float32, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+	x0, x1 := x[:k], x[ldx:ldx+k]
+	w0, w1, w2, w3 := w[:k], w[ldw:ldw+k], w[2*ldw:2*ldw+k], w[3*ldw:3*ldw+k]
+	var s00, s01, s02, s03, s10, s11, s12, s13 float32
+	for i := range x0 {
+		a, b := x0[i], x1[i]
+		c0, c1, c2, c3 := BF16ToF32(w0[i]), BF16ToF32(w1[i]), BF16ToF32(w2[i]), BF16ToF32(w3[i])
 		s00 += a * c0
 		s01 += a * c1
 		s02 += a * c2

@@ -11,19 +11,31 @@ package kernels
 func gemvF32_512(y, x, w *float32, k, ldw, rows int)
 
 //go:noescape
-func gemvBF16_512(y, x *float32, w *uint16, k, ldw, rows int)
+func gemvBF16_512(y, xp *float32, w *uint16, k, ldw, rows int)
 
 //go:noescape
 func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 
 //go:noescape
-func gemvBF16AVX2(y, x *float32, w *uint16, k, ldw, rows int)
+func gemvBF16AVX2(y, xp *float32, w *uint16, k, ldw, rows int)
 
 //go:noescape
 func gemm6x4_512(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
 func gemm3x4AVX2(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func gemmB6x4_512(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func gemm2x4_512(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func gemmB2x4_512(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func gemmB3x4AVX2(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
 func dot512(a, b *float32, n int) float32
@@ -57,6 +69,45 @@ func widenAVX2(dst *float32, src *uint16, n int)
 
 func fmaLoop512(iters int)
 
+//go:noescape
+func softcap512(x *float32, n int, c float32)
+
+//go:noescape
+func softcapAVX2(x *float32, n int, c float32)
+
+//go:noescape
+func gemmDP6x4_512(k int, x *uint16, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func gemmDP2x4_512(k int, x *uint16, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
+
+//go:noescape
+func attnScores512(s, q, k *float32, hd, stride, n int, scale float32)
+
+//go:noescape
+func attnScoresAVX2(s, q, k *float32, hd, stride, n int, scale float32)
+
+//go:noescape
+func attnAccum512(o, v, e *float32, hd, stride, n int)
+
+//go:noescape
+func attnAccumAVX2(o, v, e *float32, hd, stride, n int)
+
+//go:noescape
+func attnScores4_512(s, q *float32, qstride int, k *float32, hd, kstride, n int, scale float32, mx *float32)
+
+//go:noescape
+func expSub4_512(s *float32, n int, m, sums *float32)
+
+//go:noescape
+func attnAccum4_512(o *float32, ostride int, v, e *float32, hd, vstride, n int)
+
+//go:noescape
+func expSub512(s *float32, n int, m float32) float32
+
+//go:noescape
+func expSubAVX2(s *float32, n int, m float32) float32
+
 func fmaLoopAVX2(iters int)
 
 var cpu = detectCPU()
@@ -64,6 +115,16 @@ var cpu = detectCPU()
 func archImpls() []*impl {
 	var s []*impl
 	if cpu.avx512 {
+		if cpu.avx512bf16 {
+			avx512Impl.tileDP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+				_, _, _ = x[5*ldx+k-1], w[3*ldw+k-1], y[5*ldy+3]
+				gemmDP6x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+			}
+			avx512Impl.tile2DP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+				_, _, _ = x[ldx+k-1], w[3*ldw+k-1], y[ldy+3]
+				gemmDP2x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+			}
+		}
 		s = append(s, avx512Impl)
 	}
 	if cpu.avx2 && cpu.fma {
@@ -73,8 +134,9 @@ func archImpls() []*impl {
 }
 
 var avx512Impl = &impl{
-	name:   "avx512",
-	kAlign: 16,
+	name:     "avx512",
+	kAlign:   16,
+	bf16Perm: 32,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
 			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
@@ -87,11 +149,23 @@ var avx512Impl = &impl{
 			gemvBF16_512(&y[0], &x[0], &w[0], k, ldw, len(y))
 		}
 	},
-	mr: 6,
-	nr: 4,
-	gemmTile: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
+	mr:  6,
+	mr2: 2,
+	tile: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
 		_, _, _ = x[5*ldx+k-1], w[3*ldw+k-1], y[5*ldy+3]
 		gemm6x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	},
+	tileB: func(k int, x []float32, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+		_, _, _ = x[5*ldx+k-1], w[3*ldw+k-1], y[5*ldy+3]
+		gemmB6x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	},
+	tile2: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
+		_, _, _ = x[ldx+k-1], w[3*ldw+k-1], y[ldy+3]
+		gemm2x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	},
+	tile2B: func(k int, x []float32, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+		_, _, _ = x[ldx+k-1], w[3*ldw+k-1], y[ldy+3]
+		gemmB2x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
 	},
 	dot: func(a, b []float32) float32 {
 		b = b[:len(a)]
@@ -140,11 +214,63 @@ var avx512Impl = &impl{
 		fmaLoop512(iters)
 		return float64(iters) * 12 * 16 * 2
 	},
+	attnScores: func(s, q, k []float32, hd, stride int, scale float32) {
+		if len(s) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnScoresGo(s, q, k, hd, stride, scale)
+			return
+		}
+		_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
+		attnScores512(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
+	},
+	expSub: func(s []float32, m float32) float32 {
+		n := len(s) &^ 15
+		var sum float32
+		if n > 0 {
+			sum = expSub512(&s[0], n, m)
+		}
+		return sum + expSubGo(s[n:], m)
+	},
+	attnAccum: func(o, v, e []float32, hd, stride int) {
+		if len(e) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnAccumGo(o, v, e, hd, stride)
+			return
+		}
+		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
+		attnAccum512(&o[0], &v[0], &e[0], hd, stride, len(e))
+	},
+	softcap: func(x []float32, c float32) {
+		n := len(x) &^ 7
+		if n > 0 {
+			softcap512(&x[0], n, c)
+		}
+		softcapGo(x[n:], c)
+	},
+	attnScores4: func(s, q []float32, qstride int, k []float32, hd, kstride int, scale float32, mx *[4]float32) {
+		n := len(s) / 4
+		_, _ = q[3*qstride+hd-1], k[(n-1)*kstride+hd-1]
+		attnScores4_512(&s[0], &q[0], qstride, &k[0], hd, kstride, n, scale, &mx[0])
+	},
+	expSub4: func(s []float32, m, sums *[4]float32) {
+		_ = s[len(s)-1]
+		expSub4_512(&s[0], len(s)&^15, &m[0], &sums[0])
+	},
+	attnAccum4: func(o []float32, ostride int, v, e []float32, hd, vstride int) {
+		n := len(e) / 4
+		_, _ = o[3*ostride+hd-1], v[(n-1)*vstride+hd-1]
+		attnAccum4_512(&o[0], ostride, &v[0], &e[0], hd, vstride, n)
+	},
 }
 
 var avx2Impl = &impl{
-	name:   "avx2",
-	kAlign: 16,
+	name:     "avx2",
+	kAlign:   16,
+	bf16Perm: 16,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
 			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
@@ -158,10 +284,13 @@ var avx2Impl = &impl{
 		}
 	},
 	mr: 3,
-	nr: 4,
-	gemmTile: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
+	tile: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
 		_, _, _ = x[2*ldx+k-1], w[3*ldw+k-1], y[2*ldy+3]
 		gemm3x4AVX2(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	},
+	tileB: func(k int, x []float32, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+		_, _, _ = x[2*ldx+k-1], w[3*ldw+k-1], y[2*ldy+3]
+		gemmB3x4AVX2(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
 	},
 	dot: func(a, b []float32) float32 {
 		b = b[:len(a)]
@@ -209,6 +338,43 @@ var avx2Impl = &impl{
 	fmaLoop: func(iters int) float64 {
 		fmaLoopAVX2(iters)
 		return float64(iters) * 12 * 8 * 2
+	},
+	attnScores: func(s, q, k []float32, hd, stride int, scale float32) {
+		if len(s) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnScoresGo(s, q, k, hd, stride, scale)
+			return
+		}
+		_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
+		attnScoresAVX2(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
+	},
+	expSub: func(s []float32, m float32) float32 {
+		n := len(s) &^ 15
+		var sum float32
+		if n > 0 {
+			sum = expSubAVX2(&s[0], n, m)
+		}
+		return sum + expSubGo(s[n:], m)
+	},
+	attnAccum: func(o, v, e []float32, hd, stride int) {
+		if len(e) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnAccumGo(o, v, e, hd, stride)
+			return
+		}
+		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
+		attnAccumAVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
+	},
+	softcap: func(x []float32, c float32) {
+		n := len(x) &^ 3
+		if n > 0 {
+			softcapAVX2(&x[0], n, c)
+		}
+		softcapGo(x[n:], c)
 	},
 }
 

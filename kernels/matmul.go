@@ -53,12 +53,9 @@ func checkMatMul(op string, ny, nx, nw, T, in, out int) {
 	}
 }
 
-// Blocking parameters (see performance notes in gemm.go).
-var (
-	gemmMinT  = 4       // T at which the GEMM beats T passes of the GEMV
-	gemvChunk = 1 << 17 // bytes of weights per GEMV row chunk (L2-resident for T > 1)
-	serialOps = 1 << 15 // below this many multiply-adds, run on the calling goroutine
-)
+// serialOps is the size (multiply-adds) below which a kernel runs on the
+// calling goroutine rather than the pool.
+const serialOps = 1 << 16
 
 func matMul(im *impl, y, x, wf []float32, wb []uint16, T, in, out int) {
 	if T == 0 || out == 0 {
@@ -69,21 +66,32 @@ func matMul(im *impl, y, x, wf []float32, wb []uint16, T, in, out int) {
 		clear(y)
 		return
 	}
-	if T >= gemmMinT && T >= im.mr {
-		gemm(im, y, x, wf, wb, T, in, out)
+	if T > 1 {
+		// Batched decode included: even at T = 2 the GEMM, which copies
+		// each weight block with one sequential read, beats T passes of the
+		// GEMV and a four-row GEMV (measured on Zen 4: the GEMV kernels keep
+		// DRAM busy only while they do little work per byte).
+		gemm(im, y, x, nil, wf, wb, T, in, out)
 		return
 	}
 	g := gemvPool.Get().(*gemvTask)
-	*g = gemvTask{im: im, y: y, x: x, wf: wf, wb: wb, T: T, in: in, out: out}
-	wbytes := 4
-	if wb != nil {
-		wbytes = 2
+	*g = gemvTask{im: im, y: y, x: x[:in], wf: wf, wb: wb, in: in}
+	g.kMain = in - in%im.kAlign
+	var buf *[]float32
+	if wb != nil && im.bf16Perm > 0 {
+		g.kMain = in - in%im.bf16Perm
+		buf = xpadPool.Get().(*[]float32)
+		*buf = grow(*buf, g.kMain)
+		g.xp = *buf
+		permuteX(g.xp, x[:g.kMain], im.bf16Perm)
 	}
-	g.chunk = max(4, gemvChunk/(in*wbytes)&^3)
-	if T*in*out < serialOps {
+	if in*out < serialOps {
 		g.run(0, out)
 	} else {
 		parallel(out, 4, g)
+	}
+	if buf != nil {
+		xpadPool.Put(buf)
 	}
 	*g = gemvTask{}
 	gemvPool.Put(g)
@@ -91,49 +99,59 @@ func matMul(im *impl, y, x, wf []float32, wb []uint16, T, in, out int) {
 
 var gemvPool = sync.Pool{New: func() any { return new(gemvTask) }}
 
-// gemvTask computes output columns [lo, hi) of y for all T rows, walking
-// the weights in chunks of rows so that, for T > 1, each chunk is read from
-// memory once and from cache T-1 times.
+// gemvTask computes outputs [lo, hi) of the matrix-vector product y = w·x.
+// The weights stream from memory once, in order.
 type gemvTask struct {
-	im         *impl
-	y, x, wf   []float32
-	wb         []uint16
-	T, in, out int
-	chunk      int
+	im    *impl
+	y, x  []float32
+	xp    []float32 // x permuted for the bf16 kernel (see impl.bf16Perm), or nil
+	wf    []float32
+	wb    []uint16
+	in    int
+	kMain int // the kernels do k < kMain, Go the rest
 }
 
 func (g *gemvTask) run(lo, hi int) {
-	in, out := g.in, g.out
-	kMain := in - in%g.im.kAlign
-	for r0 := lo; r0 < hi; r0 += g.chunk {
-		r1 := min(r0+g.chunk, hi)
-		for t := range g.T {
-			yt := g.y[t*out+r0 : t*out+r1]
-			xt := g.x[t*in : t*in+in]
-			if kMain == 0 {
-				clear(yt)
-			} else if g.wb != nil {
-				g.im.gemvBF16(yt, xt, g.wb[r0*in:r1*in], kMain, in)
-			} else {
-				g.im.gemvF32(yt, xt, g.wf[r0*in:r1*in], kMain, in)
+	in, kMain := g.in, g.kMain
+	y := g.y[lo:hi]
+	switch {
+	case kMain == 0:
+		clear(y)
+	case g.wb != nil && g.xp != nil:
+		g.im.gemvBF16(y, g.xp, g.wb[lo*in:hi*in], kMain, in)
+	case g.wb != nil:
+		g.im.gemvBF16(y, g.x, g.wb[lo*in:hi*in], kMain, in)
+	default:
+		g.im.gemvF32(y, g.x, g.wf[lo*in:hi*in], kMain, in)
+	}
+	if kMain == in {
+		return
+	}
+	for r := range y {
+		o := (lo + r) * in
+		var s float32
+		if g.wb != nil {
+			for i := kMain; i < in; i++ {
+				s += g.x[i] * BF16ToF32(g.wb[o+i])
 			}
-			if kMain == in {
-				continue
+		} else {
+			for i := kMain; i < in; i++ {
+				s += g.x[i] * g.wf[o+i]
 			}
-			for r := range yt {
-				o := (r0 + r) * in
-				var s float32
-				if g.wb != nil {
-					for i := kMain; i < in; i++ {
-						s += xt[i] * BF16ToF32(g.wb[o+i])
-					}
-				} else {
-					for i := kMain; i < in; i++ {
-						s += xt[i] * g.wf[o+i]
-					}
-				}
-				yt[r] += s
-			}
+		}
+		y[r] += s
+	}
+}
+
+// permuteX reorders each block of n elements of x (n even, len(x) a
+// multiple of n) as its even-indexed elements followed by its odd ones,
+// the order in which the bf16 GEMV kernels widen weights.
+func permuteX(dst, x []float32, n int) {
+	dst = dst[:len(x)]
+	for c := 0; c+n <= len(x); c += n {
+		b, d := x[c:c+n], dst[c:c+n]
+		for i := range n / 2 {
+			d[i], d[n/2+i] = b[2*i], b[2*i+1]
 		}
 	}
 }

@@ -19,6 +19,7 @@ var (
 	mmBig = [][3]int{
 		{1, 1280, 1280}, {2, 1280, 1280}, {3, 1283, 300}, {7, 1280, 1280},
 		{67, 1280, 260}, {67, 1283, 129}, {17, 5120, 64}, {130, 257, 515},
+		{1, 1312, 70}, {1, 1296, 9}, {1, 96, 5}, {2, 96, 5},
 	}
 )
 
@@ -63,28 +64,43 @@ type mmData struct {
 	want, mag []float64
 }
 
+type mmMode int
+
+const (
+	mmF32  mmMode = iota // MatMul
+	mmBF16               // MatMulBF16
+	mmFast               // MatMulBF16Fast: exact sums of x rounded to bf16 times w
+)
+
 // mmTestData builds each case's inputs and exact outputs once for all ISAs.
-func mmTestData(bf16 bool) []mmData {
+func mmTestData(mode mmMode) []mmData {
 	r := rand.New(rand.NewPCG(1, 2))
 	var ds []mmData
 	for _, c := range mmCases(testing.Short()) {
 		// Unaligned starts when off = 1.
 		d := mmData{c: c, x: randSlice(r, c.T*c.in+c.off)[c.off:]}
 		wf := func(i int) float32 { return d.w[i] }
-		if bf16 {
+		if mode != mmF32 {
 			d.wb = randBF16(r, c.out*c.in+c.off)[c.off:]
 			wf = func(i int) float32 { return BF16ToF32(d.wb[i]) }
 		} else {
 			d.w = randSlice(r, c.out*c.in+c.off)[c.off:]
 		}
-		d.want, d.mag = matMulExact(d.x, wf, c.T, c.in, c.out)
+		x := d.x
+		if mode == mmFast {
+			x = make([]float32, len(d.x))
+			for i, v := range d.x {
+				x[i] = BF16ToF32(F32ToBF16(v))
+			}
+		}
+		d.want, d.mag = matMulExact(x, wf, c.T, c.in, c.out)
 		ds = append(ds, d)
 	}
 	return ds
 }
 
-func testMatMul(t *testing.T, bf16 bool) {
-	ds := mmTestData(bf16)
+func testMatMul(t *testing.T, mode mmMode) {
+	ds := mmTestData(mode)
 	forEachISA(t, func(t *testing.T) {
 		for _, d := range ds {
 			c := d.c
@@ -93,12 +109,17 @@ func testMatMul(t *testing.T, bf16 bool) {
 			for i := range y {
 				y[i] = 12345
 			}
-			name := "MatMul"
-			if bf16 {
+			var name string
+			switch mode {
+			case mmF32:
+				name = "MatMul"
+				MatMul(y, d.x, d.w, c.T, c.in, c.out)
+			case mmBF16:
 				name = "MatMulBF16"
 				MatMulBF16(y, d.x, d.wb, c.T, c.in, c.out)
-			} else {
-				MatMul(y, d.x, d.w, c.T, c.in, c.out)
+			case mmFast:
+				name = "MatMulBF16Fast"
+				MatMulBF16Fast(y, d.x, d.wb, c.T, c.in, c.out)
 			}
 			checkMM(t, name, c, y, d.want, d.mag)
 			if y[c.T*c.out] != 12345 {
@@ -111,8 +132,9 @@ func testMatMul(t *testing.T, bf16 bool) {
 	})
 }
 
-func TestMatMul(t *testing.T)     { testMatMul(t, false) }
-func TestMatMulBF16(t *testing.T) { testMatMul(t, true) }
+func TestMatMul(t *testing.T)         { testMatMul(t, mmF32) }
+func TestMatMulBF16(t *testing.T)     { testMatMul(t, mmBF16) }
+func TestMatMulBF16Fast(t *testing.T) { testMatMul(t, mmFast) }
 
 // TestMatMulRef pins the reference loops themselves to the exact sums.
 func TestMatMulRef(t *testing.T) {
@@ -155,6 +177,9 @@ func TestMatMulThreads(t *testing.T) {
 }
 
 func TestMatMulNoAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under -race")
+	}
 	r := rand.New(rand.NewPCG(9, 10))
 	in, out := 256, 512
 	x, w, wb := randSlice(r, 64*in), randSlice(r, out*in), randBF16(r, out*in)
@@ -166,6 +191,9 @@ func TestMatMulNoAlloc(t *testing.T) {
 			}
 			if a := testing.AllocsPerRun(20, func() { MatMulBF16(y, x, wb, T, in, out) }); a > 0 {
 				t.Errorf("MatMulBF16 T=%d: %v allocations per call, want 0", T, a)
+			}
+			if a := testing.AllocsPerRun(20, func() { MatMulBF16Fast(y, x, wb, T, in, out) }); a > 0 {
+				t.Errorf("MatMulBF16Fast T=%d: %v allocations per call, want 0", T, a)
 			}
 		}
 	})

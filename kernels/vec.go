@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // rmsEps is torch's default RMSNorm epsilon for float32, FLT_EPSILON = 2⁻²³.
@@ -14,9 +15,9 @@ const rmsEps = float32(1.0 / (1 << 23))
 //	for i := range a { s += a[i] * b[i] }
 //	return s
 //
-// b must be at least as long as a. The fast paths sum in 64 float32 lanes
-// and combine them at the end, within 1e-6·Σ|a·b| of the exact sum for the
-// lengths used here (≤ 8192).
+// b must be at least as long as a. The fast paths sum in 32 or 64 float32
+// lanes and combine them at the end, within 1e-6·Σ|a·b| of the exact sum
+// for the lengths used here (≤ 8192).
 func Dot(a, b []float32) float32 {
 	if len(b) < len(a) {
 		panic(fmt.Sprintf("kernels: Dot: len(b)=%d < len(a)=%d", len(b), len(a)))
@@ -50,7 +51,7 @@ func ReLUSquared(x []float32) {
 		im.relu2(x)
 		return
 	}
-	parallel(len(x), 256, funcRunner(func(lo, hi int) { im.relu2(x[lo:hi]) }))
+	runVec(&vecTask{op: opReLU2, im: im, x: x}, len(x), 256)
 }
 
 // RMSNorm normalizes each of rows rows of n values, as torch's
@@ -63,9 +64,9 @@ func ReLUSquared(x []float32) {
 //		for i := range n { y[r*n+i] = x[r*n+i] * inv }
 //	}
 //
-// y may be x. The sum of squares is accumulated in float64 in pure Go and in
-// 64 float32 SIMD lanes on amd64; both give inv within 1e-6 relative of the
-// loop above (and of torch).
+// y may be x. The sum of squares is accumulated in float64 in pure Go and
+// in 32 or 64 float32 SIMD lanes on amd64; both give inv within 1e-6
+// relative of the loop above (and of torch).
 func RMSNorm(y, x []float32, rows, n int) {
 	if rows < 0 || n < 0 || len(x) < rows*n || len(y) < rows*n {
 		panic(fmt.Sprintf("kernels: RMSNorm: rows=%d n=%d needs len %d, got len(y)=%d len(x)=%d",
@@ -75,25 +76,27 @@ func RMSNorm(y, x []float32, rows, n int) {
 		return
 	}
 	im := cur.Load()
-	norm := func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr, yr := x[r*n:r*n+n], y[r*n:r*n+n]
-			var ss float64
-			if im.name == "go" {
-				for _, v := range xr {
-					ss += float64(v) * float64(v)
-				}
-			} else {
-				ss = float64(im.dot(xr, xr))
-			}
-			inv := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+rmsEps)))
-			im.scale(inv, yr, xr)
-		}
-	}
 	if rows*n < 1<<16 {
-		norm(0, rows)
-	} else {
-		Parallel(rows, norm)
+		rmsNorm(im, y, x, n, 0, rows)
+		return
+	}
+	runVec(&vecTask{op: opRMSNorm, im: im, x: x, y: y, n: n}, rows, 1)
+}
+
+// rmsNorm normalizes rows [lo, hi).
+func rmsNorm(im *impl, y, x []float32, n, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*n:r*n+n], y[r*n:r*n+n]
+		var ss float64
+		if im.name == "go" {
+			for _, v := range xr {
+				ss += float64(v) * float64(v)
+			}
+		} else {
+			ss = float64(im.dot(xr, xr))
+		}
+		inv := float32(1 / math.Sqrt(float64(float32(ss/float64(n))+rmsEps)))
+		im.scale(inv, yr, xr)
 	}
 }
 
@@ -104,14 +107,54 @@ func RMSNorm(y, x []float32, rows, n int) {
 // with tanh correctly rounded to float32 (evaluated in float64), which is
 // within 1 ulp of torch's float32 tanh.
 func Softcap(x []float32, c float32) {
+	im := cur.Load()
 	if len(x) < 1<<13 {
-		softcap(x, c)
+		im.softcap(x, c)
 		return
 	}
-	parallel(len(x), 256, funcRunner(func(lo, hi int) { softcap(x[lo:hi], c) }))
+	runVec(&vecTask{op: opSoftcap, im: im, x: x, c: c}, len(x), 256)
 }
 
-func softcap(x []float32, c float32) {
+type vecOp int
+
+const (
+	opReLU2 vecOp = iota
+	opRMSNorm
+	opSoftcap
+)
+
+// vecTask is an elementwise or row-wise op split over the pool.
+type vecTask struct {
+	op   vecOp
+	im   *impl
+	x, y []float32
+	n    int     // row length, RMSNorm
+	c    float32 // cap, Softcap
+}
+
+func (v *vecTask) run(lo, hi int) {
+	switch v.op {
+	case opReLU2:
+		v.im.relu2(v.x[lo:hi])
+	case opRMSNorm:
+		rmsNorm(v.im, v.y, v.x, v.n, lo, hi)
+	case opSoftcap:
+		v.im.softcap(v.x[lo:hi], v.c)
+	}
+}
+
+var vecPool = sync.Pool{New: func() any { return new(vecTask) }}
+
+// runVec runs a copy of t over [0, n) on the pool without allocating.
+func runVec(t *vecTask, n, grain int) {
+	v := vecPool.Get().(*vecTask)
+	*v = *t
+	parallel(n, grain, v)
+	*v = vecTask{}
+	vecPool.Put(v)
+}
+
+func softcapGo(x []float32, c float32) {
 	for i, v := range x {
 		x[i] = c * float32(tanh64(float64(v/c)))
 	}

@@ -1,0 +1,323 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Four-query attention kernels (AVX-512) for prefill: four query rows of
+// one head share every key and value row load. Scores and weights are
+// key-major: s[j*4+r] for key j and query r.
+
+#define HSUM4(Ya, Yb, Yc, Yd, Xa, Xt) \
+	VHADDPS Yb, Ya, Ya; \
+	VHADDPS Yd, Yc, Yc; \
+	VHADDPS Yc, Ya, Ya; \
+	VEXTRACTF128 $1, Ya, Xt; \
+	VADDPS Xt, Xa, Xa
+
+#define FOLD(Zs, Ys, Yd) \
+	VEXTRACTF64X4 $1, Zs, Y31; \
+	VADDPS Y31, Ys, Yd
+
+// func attnScores4_512(s, q *float32, qstride int, k *float32, hd, kstride, n int, scale float32, mx *float32)
+// s[j*4+r] = scale·Σ_{i<hd} q[r*qstride+i]·k[j*kstride+i] for r < 4, j < n;
+// mx[r] = max_j s[j*4+r]. hd is a multiple of 16.
+TEXT ·attnScores4_512(SB), NOSPLIT, $0-72
+	MOVQ s+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ qstride+16(FP), R8
+	MOVQ k+24(FP), DX
+	MOVQ hd+32(FP), CX
+	MOVQ kstride+40(FP), R10
+	MOVQ n+48(FP), R9
+	VBROADCASTSS scale+56(FP), X15
+	SHLQ $2, R8
+	SHLQ $2, CX
+	SHLQ $2, R10
+	LEAQ (SI)(R8*1), R13
+	LEAQ (SI)(R8*2), R12
+	LEAQ (R13)(R8*2), BX
+	MOVL $0xff800000, AX
+	VMOVD AX, X14
+	VBROADCASTSS X14, X14       // running max = −Inf
+
+sq2:
+	CMPQ R9, $2
+	JLT  sq1
+	LEAQ (DX)(R10*1), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+
+sq2loop:
+	VMOVUPS (DX)(AX*1), Z16
+	VMOVUPS (R11)(AX*1), Z17
+	VMOVUPS (SI)(AX*1), Z18
+	VMOVUPS (R13)(AX*1), Z19
+	VMOVUPS (R12)(AX*1), Z20
+	VMOVUPS (BX)(AX*1), Z21
+	VFMADD231PS Z16, Z18, Z0
+	VFMADD231PS Z16, Z19, Z1
+	VFMADD231PS Z16, Z20, Z2
+	VFMADD231PS Z16, Z21, Z3
+	VFMADD231PS Z17, Z18, Z4
+	VFMADD231PS Z17, Z19, Z5
+	VFMADD231PS Z17, Z20, Z6
+	VFMADD231PS Z17, Z21, Z7
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT  sq2loop
+
+	FOLD(Z0, Y0, Y0)
+	FOLD(Z1, Y1, Y1)
+	FOLD(Z2, Y2, Y2)
+	FOLD(Z3, Y3, Y3)
+	FOLD(Z4, Y4, Y4)
+	FOLD(Z5, Y5, Y5)
+	FOLD(Z6, Y6, Y6)
+	FOLD(Z7, Y7, Y7)
+	HSUM4(Y0, Y1, Y2, Y3, X0, X8)
+	HSUM4(Y4, Y5, Y6, Y7, X4, X9)
+	VMULPS X15, X0, X0
+	VMULPS X15, X4, X4
+	VMAXPS X0, X14, X14
+	VMAXPS X4, X14, X14
+	VMOVUPS X0, (DI)
+	VMOVUPS X4, 16(DI)
+	ADDQ $32, DI
+	LEAQ (DX)(R10*2), DX
+	SUBQ $2, R9
+	JMP  sq2
+
+sq1:
+	TESTQ R9, R9
+	JEQ  sqdone
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+sq1loop:
+	VMOVUPS (DX)(AX*1), Z16
+	VFMADD231PS (SI)(AX*1), Z16, Z0
+	VFMADD231PS (R13)(AX*1), Z16, Z1
+	VFMADD231PS (R12)(AX*1), Z16, Z2
+	VFMADD231PS (BX)(AX*1), Z16, Z3
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT  sq1loop
+
+	FOLD(Z0, Y0, Y0)
+	FOLD(Z1, Y1, Y1)
+	FOLD(Z2, Y2, Y2)
+	FOLD(Z3, Y3, Y3)
+	HSUM4(Y0, Y1, Y2, Y3, X0, X8)
+	VMULPS X15, X0, X0
+	VMAXPS X0, X14, X14
+	VMOVUPS X0, (DI)
+
+sqdone:
+	MOVQ mx+64(FP), R8
+	VMOVUPS X14, (R8)
+	VZEROUPPER
+	RET
+
+// func expSub4_512(s *float32, n int, m, sums *float32)
+// s[i] = exp(s[i] − m[i%4]) for i < n (a multiple of 16, s[i] ≤ m[i%4]);
+// sums[r] = Σ_j s[j*4+r]. Same method and constants as expSub512.
+TEXT ·expSub4_512(SB), NOSPLIT, $0-32
+	MOVQ s+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ m+16(FP), AX
+	VBROADCASTF32X4 (AX), Z31
+	VBROADCASTSS expc4<>+0(SB), Z20
+	VBROADCASTSS expc4<>+4(SB), Z21
+	VBROADCASTSS expc4<>+8(SB), Z22
+	VBROADCASTSS expc4<>+12(SB), Z23
+	VBROADCASTSS expc4<>+16(SB), Z24
+	VBROADCASTSS expc4<>+20(SB), Z25
+	VBROADCASTSS expc4<>+24(SB), Z26
+	VBROADCASTSS expc4<>+28(SB), Z27
+	VBROADCASTSS expc4<>+32(SB), Z28
+	VBROADCASTSS expc4<>+36(SB), Z29
+	VBROADCASTSS expc4<>+40(SB), Z30
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+
+e4loop:
+	CMPQ AX, CX
+	JGE  e4done
+	VMOVUPS (DI)(AX*4), Z1
+	VSUBPS Z31, Z1, Z1
+	VMAXPS Z30, Z1, Z1
+	VMULPS Z20, Z1, Z2
+	VRNDSCALEPS $0, Z2, Z2
+	VMOVAPS Z1, Z3
+	VFNMADD231PS Z21, Z2, Z3
+	VFNMADD231PS Z22, Z2, Z3
+	VMOVAPS Z23, Z4
+	VFMADD213PS Z24, Z3, Z4
+	VFMADD213PS Z25, Z3, Z4
+	VFMADD213PS Z26, Z3, Z4
+	VFMADD213PS Z27, Z3, Z4
+	VFMADD213PS Z28, Z3, Z4
+	VFMADD213PS Z29, Z3, Z4
+	VFMADD213PS Z29, Z3, Z4
+	VSCALEFPS Z2, Z4, Z4
+	VMOVUPS Z4, (DI)(AX*4)
+	VADDPS Z4, Z0, Z0
+	ADDQ $16, AX
+	JMP  e4loop
+
+e4done:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	MOVQ sums+24(FP), AX
+	VMOVUPS X0, (AX)
+	VZEROUPPER
+	RET
+
+DATA expc4<>+0(SB)/4, $0x3fb8aa3b
+DATA expc4<>+4(SB)/4, $0x3f317200
+DATA expc4<>+8(SB)/4, $0x35bfbe8e
+DATA expc4<>+12(SB)/4, $0x39500d01
+DATA expc4<>+16(SB)/4, $0x3ab60b61
+DATA expc4<>+20(SB)/4, $0x3c088889
+DATA expc4<>+24(SB)/4, $0x3d2aaaab
+DATA expc4<>+28(SB)/4, $0x3e2aaaab
+DATA expc4<>+32(SB)/4, $0x3f000000
+DATA expc4<>+36(SB)/4, $0x3f800000
+DATA expc4<>+40(SB)/4, $0xc2b00000
+GLOBL expc4<>(SB), RODATA|NOPTR, $44
+
+// func attnAccum4_512(o *float32, ostride int, v, e *float32, hd, vstride, n int)
+// o[r*ostride+i] += Σ_{j<n} e[j*4+r]·v[j*vstride+i] for r < 4, i < hd:
+// 64 columns of the four o rows (16 zmm) held in registers while the value
+// rows stream past, then 16 at a time.
+TEXT ·attnAccum4_512(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ ostride+8(FP), R8
+	MOVQ v+16(FP), SI
+	MOVQ hd+32(FP), CX
+	MOVQ vstride+40(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, CX
+	SHLQ $2, R9
+	LEAQ (DI)(R8*1), R12
+	LEAQ (DI)(R8*2), R13
+	LEAQ (R12)(R8*2), BX
+	XORQ R10, R10               // column offset in bytes
+
+ac64:
+	MOVQ CX, AX
+	SUBQ R10, AX
+	CMPQ AX, $256
+	JLT  ac16
+	VMOVUPS (DI)(R10*1), Z0
+	VMOVUPS 64(DI)(R10*1), Z1
+	VMOVUPS 128(DI)(R10*1), Z2
+	VMOVUPS 192(DI)(R10*1), Z3
+	VMOVUPS (R12)(R10*1), Z4
+	VMOVUPS 64(R12)(R10*1), Z5
+	VMOVUPS 128(R12)(R10*1), Z6
+	VMOVUPS 192(R12)(R10*1), Z7
+	VMOVUPS (R13)(R10*1), Z8
+	VMOVUPS 64(R13)(R10*1), Z9
+	VMOVUPS 128(R13)(R10*1), Z10
+	VMOVUPS 192(R13)(R10*1), Z11
+	VMOVUPS (BX)(R10*1), Z12
+	VMOVUPS 64(BX)(R10*1), Z13
+	VMOVUPS 128(BX)(R10*1), Z14
+	VMOVUPS 192(BX)(R10*1), Z15
+	LEAQ (SI)(R10*1), R11
+	MOVQ e+24(FP), DX
+	MOVQ n+48(FP), AX
+
+ac64loop:
+	VMOVUPS (R11), Z16
+	VMOVUPS 64(R11), Z17
+	VMOVUPS 128(R11), Z18
+	VMOVUPS 192(R11), Z19
+	VBROADCASTSS (DX), Z20
+	VBROADCASTSS 4(DX), Z21
+	VBROADCASTSS 8(DX), Z22
+	VBROADCASTSS 12(DX), Z23
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VFMADD231PS Z16, Z21, Z4
+	VFMADD231PS Z17, Z21, Z5
+	VFMADD231PS Z18, Z21, Z6
+	VFMADD231PS Z19, Z21, Z7
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z18, Z22, Z10
+	VFMADD231PS Z19, Z22, Z11
+	VFMADD231PS Z16, Z23, Z12
+	VFMADD231PS Z17, Z23, Z13
+	VFMADD231PS Z18, Z23, Z14
+	VFMADD231PS Z19, Z23, Z15
+	ADDQ R9, R11
+	ADDQ $16, DX
+	DECQ AX
+	JNZ  ac64loop
+
+	VMOVUPS Z0, (DI)(R10*1)
+	VMOVUPS Z1, 64(DI)(R10*1)
+	VMOVUPS Z2, 128(DI)(R10*1)
+	VMOVUPS Z3, 192(DI)(R10*1)
+	VMOVUPS Z4, (R12)(R10*1)
+	VMOVUPS Z5, 64(R12)(R10*1)
+	VMOVUPS Z6, 128(R12)(R10*1)
+	VMOVUPS Z7, 192(R12)(R10*1)
+	VMOVUPS Z8, (R13)(R10*1)
+	VMOVUPS Z9, 64(R13)(R10*1)
+	VMOVUPS Z10, 128(R13)(R10*1)
+	VMOVUPS Z11, 192(R13)(R10*1)
+	VMOVUPS Z12, (BX)(R10*1)
+	VMOVUPS Z13, 64(BX)(R10*1)
+	VMOVUPS Z14, 128(BX)(R10*1)
+	VMOVUPS Z15, 192(BX)(R10*1)
+	ADDQ $256, R10
+	JMP  ac64
+
+ac16:
+	CMPQ R10, CX
+	JGE  acdone
+	VMOVUPS (DI)(R10*1), Z0
+	VMOVUPS (R12)(R10*1), Z4
+	VMOVUPS (R13)(R10*1), Z8
+	VMOVUPS (BX)(R10*1), Z12
+	LEAQ (SI)(R10*1), R11
+	MOVQ e+24(FP), DX
+	MOVQ n+48(FP), AX
+
+ac16loop:
+	VMOVUPS (R11), Z16
+	VFMADD231PS.BCST (DX), Z16, Z0
+	VFMADD231PS.BCST 4(DX), Z16, Z4
+	VFMADD231PS.BCST 8(DX), Z16, Z8
+	VFMADD231PS.BCST 12(DX), Z16, Z12
+	ADDQ R9, R11
+	ADDQ $16, DX
+	DECQ AX
+	JNZ  ac16loop
+
+	VMOVUPS Z0, (DI)(R10*1)
+	VMOVUPS Z4, (R12)(R10*1)
+	VMOVUPS Z8, (R13)(R10*1)
+	VMOVUPS Z12, (BX)(R10*1)
+	ADDQ $64, R10
+	JMP  ac16
+
+acdone:
+	VZEROUPPER
+	RET
