@@ -15,6 +15,19 @@ type Attn struct {
 	HeadDim    int
 	Window     int // a query at position p sees keys max(0, p-Window)..p; < 0 means unbounded
 	Stride     int // elements between consecutive positions of k and v; NKV*HeadDim for a dense cache
+	// HeadStride is the elements between KV heads at one position: 0 means
+	// HeadDim (position-major [pos][NKV][HeadDim]); a head-major cache
+	// ([NKV][positions][HeadDim], Stride = HeadDim) sets it to
+	// positions·HeadDim, so each head's keys stream contiguously.
+	HeadStride int
+}
+
+// headStride is HeadStride with its default.
+func (p Attn) headStride() int {
+	if p.HeadStride == 0 {
+		return p.HeadDim
+	}
+	return p.HeadStride
 }
 
 // Attention is causal scaled dot-product attention over a KV cache, as
@@ -60,11 +73,14 @@ func Attention(out, q, k, v []float32, p Attn) {
 }
 
 func (p Attn) check(nout, nq, nk, nv int) error {
-	if p.T < 0 || p.Pos0 < 0 || p.NHead < 1 || p.NKV < 1 || p.NHead%p.NKV != 0 || p.HeadDim < 1 || p.Stride < p.NKV*p.HeadDim {
+	hs := p.headStride()
+	dense := p.Stride >= p.NKV*p.HeadDim && hs == p.HeadDim
+	headMajor := p.Stride >= p.HeadDim && hs >= p.HeadDim && (p.NKV == 1 || hs >= (p.Pos0+p.T)*p.Stride)
+	if p.T < 0 || p.Pos0 < 0 || p.NHead < 1 || p.NKV < 1 || p.NHead%p.NKV != 0 || p.HeadDim < 1 || !(dense || headMajor) {
 		return fmt.Errorf("kernels: Attention: bad shape %+v", p)
 	}
 	nqo := p.T * p.NHead * p.HeadDim
-	nkv := (p.Pos0+p.T-1)*p.Stride + p.NKV*p.HeadDim
+	nkv := (p.Pos0+p.T-1)*p.Stride + (p.NKV-1)*hs + p.HeadDim
 	if nout < nqo || nq < nqo || nk < nkv || nv < nkv {
 		return fmt.Errorf("kernels: Attention: %+v needs len(out), len(q) >= %d and len(k), len(v) >= %d; got %d %d %d %d",
 			p, nqo, nkv, nout, nq, nk, nv)
@@ -122,7 +138,7 @@ func (a *attnTask) one(t, h int, sc *attnScratch) {
 	hd := p.HeadDim
 	it := t*p.NHead + h
 	pos := p.Pos0 + t
-	koff := h / (p.NHead / p.NKV) * hd
+	koff := h / (p.NHead / p.NKV) * p.headStride()
 	qv := a.q[it*hd : it*hd+hd]
 	o := a.out[it*hd : it*hd+hd]
 	clear(o)
@@ -158,7 +174,7 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 	p, im := &a.p, a.im
 	hd, qs := p.HeadDim, p.NHead*p.HeadDim
 	p0 := p.Pos0 + t0
-	koff := h / (p.NHead / p.NKV) * hd
+	koff := h / (p.NHead / p.NKV) * p.headStride()
 	q := a.q[(t0*p.NHead+h)*hd:]
 	o := a.out[(t0*p.NHead+h)*hd:]
 	for r := range 4 {

@@ -156,3 +156,39 @@ func TestExpSub(t *testing.T) {
 		}
 	})
 }
+
+// A head-major cache ([NKV][positions][HeadDim]) gives exactly what the
+// position-major one gives, on every ISA.
+func TestAttentionHeadMajor(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, isa := range ISAs() {
+		if err := SetISA(isa); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ T, pos0, nh, nkv, hd, win, maxLen int }{
+			{1, 40, 4, 2, 64, -1, 64}, {5, 10, 4, 1, 32, 3, 20}, {9, 0, 6, 3, 16, 100, 9}, {1, 300, 2, 2, 128, 128, 512},
+		} {
+			n := c.pos0 + c.T
+			kd, vd := randSlice(r, n*c.nkv*c.hd), randSlice(r, n*c.nkv*c.hd)
+			kh, vh := make([]float32, c.nkv*c.maxLen*c.hd), make([]float32, c.nkv*c.maxLen*c.hd)
+			for j := 0; j < n; j++ {
+				for g := 0; g < c.nkv; g++ {
+					copy(kh[(g*c.maxLen+j)*c.hd:], kd[(j*c.nkv+g)*c.hd:(j*c.nkv+g+1)*c.hd])
+					copy(vh[(g*c.maxLen+j)*c.hd:], vd[(j*c.nkv+g)*c.hd:(j*c.nkv+g+1)*c.hd])
+				}
+			}
+			q := randSlice(r, c.T*c.nh*c.hd)
+			want, got := make([]float32, len(q)), make([]float32, len(q))
+			p := Attn{T: c.T, Pos0: c.pos0, NHead: c.nh, NKV: c.nkv, HeadDim: c.hd, Window: c.win, Stride: c.nkv * c.hd}
+			Attention(want, q, kd, vd, p)
+			p.Stride, p.HeadStride = c.hd, c.maxLen*c.hd
+			Attention(got, q, kh, vh, p)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s %+v: out[%d] head-major %v, position-major %v", isa, c, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	SetISA(ISAs()[0])
+}

@@ -255,3 +255,65 @@ f2sum:
 	JNZ  f2row
 	VZEROUPPER
 	RET
+
+// func gemvBF16x2_512(y, xp *float32, w *uint16, k, ldw, rows int)
+// gemvBF16_512 for an even number of rows, two at a time: every load of x
+// feeds both rows, which halves the x traffic when x (k ≥ 4096 floats) no
+// longer fits in L1 beside the weight stream. k is a multiple of 32.
+TEXT ·gemvBF16x2_512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ xp+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ k+24(FP), CX
+	MOVQ ldw+32(FP), R8
+	MOVQ rows+40(FP), R9
+	SHLQ $1, R8
+	SHRQ $1, R9
+	MOVL $0xffff0000, AX
+	VPBROADCASTD AX, Z30
+
+x2row:
+	LEAQ (DX)(R8*1), R10
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+x2loop:
+	VMOVUPS (SI)(AX*4), Z8
+	VMOVUPS 64(SI)(AX*4), Z9
+	VPSLLD $16, (DX)(AX*2), Z4
+	VPANDD (DX)(AX*2), Z30, Z5
+	VPSLLD $16, (R10)(AX*2), Z6
+	VPANDD (R10)(AX*2), Z30, Z7
+	VFMADD231PS Z8, Z4, Z0
+	VFMADD231PS Z9, Z5, Z1
+	VFMADD231PS Z8, Z6, Z2
+	VFMADD231PS Z9, Z7, Z3
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  x2loop
+
+	VADDPS Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DI)
+	VADDPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VMOVSS X2, 4(DI)
+	ADDQ $8, DI
+	LEAQ (DX)(R8*2), DX
+	DECQ R9
+	JNZ  x2row
+	VZEROUPPER
+	RET

@@ -13,6 +13,15 @@ func gemvF32_512(y, x, w *float32, k, ldw, rows int)
 //go:noescape
 func gemvBF16_512(y, xp *float32, w *uint16, k, ldw, rows int)
 
+// gemvPairK is the row length from which the bf16 GEMV reads two rows at a
+// time: below it x stays in L1 and one weight stream is fastest; above it
+// re-reading x for every row halves the bandwidth (Zen 4: 14.5 → 27 GB/s
+// at k = 5120).
+const gemvPairK = 3072
+
+//go:noescape
+func gemvBF16x2_512(y, xp *float32, w *uint16, k, ldw, rows int)
+
 //go:noescape
 func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 
@@ -144,9 +153,18 @@ var avx512Impl = &impl{
 		}
 	},
 	gemvBF16: func(y, x []float32, w []uint16, k, ldw int) {
-		if len(y) > 0 {
-			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
+		if len(y) == 0 {
+			return
+		}
+		_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
+		if k < gemvPairK || len(y) < 2 {
 			gemvBF16_512(&y[0], &x[0], &w[0], k, ldw, len(y))
+			return
+		}
+		pairs := len(y) &^ 1
+		gemvBF16x2_512(&y[0], &x[0], &w[0], k, ldw, pairs)
+		if pairs < len(y) {
+			gemvBF16_512(&y[pairs], &x[0], &w[pairs*ldw], k, ldw, 1)
 		}
 	},
 	mr:  6,

@@ -13,7 +13,7 @@ type Cache struct {
 	pos    []int // [Batch] tokens already cached per row
 	all    []int // 0…Batch-1, the row list of a whole-cache Forward
 
-	k, v [][]float32 // per layer: [Batch][MaxLen][KVDim]
+	k, v [][]float32 // per layer: [Batch][NKV][MaxLen][HeadDim], head-major so attention streams each head
 	toks []int       // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
 
 	ws workspace
@@ -95,10 +95,13 @@ func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
 	if o.m != c.m || src < 0 || src >= o.Batch || dst < 0 || dst >= c.Batch || o.pos[src] > c.MaxLen {
 		return fmt.Errorf("copy cache row %d to row %d: incompatible caches", src, dst)
 	}
-	kv, n := c.m.Config.KVDim(), o.pos[src]
+	kv, hd, n := c.m.Config.KVDim(), c.m.Config.HeadDim(), o.pos[src]
 	for l := range c.k {
-		copy(c.k[l][dst*c.MaxLen*kv:], o.k[l][src*o.MaxLen*kv:src*o.MaxLen*kv+n*kv])
-		copy(c.v[l][dst*c.MaxLen*kv:], o.v[l][src*o.MaxLen*kv:src*o.MaxLen*kv+n*kv])
+		for g := 0; g < c.m.Config.NKVHead; g++ {
+			d, s := dst*c.MaxLen*kv+g*c.MaxLen*hd, src*o.MaxLen*kv+g*o.MaxLen*hd
+			copy(c.k[l][d:d+n*hd], o.k[l][s:s+n*hd])
+			copy(c.v[l][d:d+n*hd], o.v[l][s:s+n*hd])
+		}
 	}
 	copy(c.toks[dst*c.MaxLen:], o.toks[src*o.MaxLen:src*o.MaxLen+n])
 	c.pos[dst] = n

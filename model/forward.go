@@ -206,11 +206,17 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 	}
 	for j, r := range rows {
 		base, p0 := r*c.MaxLen*kvd, c.pos[r]
-		copy(c.k[i][base+p0*kvd:], ws.k[j*T*kvd:(j+1)*T*kvd])
-		copy(c.v[i][base+p0*kvd:], ws.v[j*T*kvd:(j+1)*T*kvd])
+		for t := 0; t < T; t++ {
+			src := (j*T + t) * kvd
+			for g := 0; g < KV; g++ {
+				dst := base + (g*c.MaxLen+p0+t)*hd
+				copy(c.k[i][dst:dst+hd], ws.k[src+g*hd:src+(g+1)*hd])
+				copy(c.v[i][dst:dst+hd], ws.v[src+g*hd:src+(g+1)*hd])
+			}
+		}
 		kernels.Attention(ws.att[j*T*qd:(j+1)*T*qd], ws.q[j*T*qd:(j+1)*T*qd],
 			c.k[i][base:base+c.MaxLen*kvd], c.v[i][base:base+c.MaxLen*kvd],
-			kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: kvd})
+			kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: hd, HeadStride: c.MaxLen * hd})
 	}
 	l.CProj.MatMul(h, ws.att, N)
 	kernels.Axpy(1, h, ws.x[:N*C])
