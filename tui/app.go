@@ -200,6 +200,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		a.chat.LoadSession(msg.session, msg.messages)
 		return a, a.flash("opened “" + msg.session.Title + "”")
+	case OpenChatMsg:
+		a.active = 0
+		return a, a.openChat(msg)
 	case sessions.RenamedMsg:
 		a.chat.Rename(msg.ID, msg.Title)
 		return a, a.toDialog(msg)
@@ -311,6 +314,46 @@ type sessionMsg struct {
 	session  history.Session
 	messages []history.Message
 	err      error
+}
+
+// openChat stores msg's conversation as a new session (when there is a
+// history) and opens it.
+func (a *App) openChat(msg OpenChatMsg) tea.Cmd {
+	db, cur := a.o.DB, a.chat.Session()
+	settings := cur.Settings
+	return func() tea.Msg {
+		s := history.Session{Title: msg.Title, Settings: settings}
+		var system string
+		var hms []history.Message
+		for _, m := range msg.Messages {
+			if m.Role == "system" {
+				system = m.Content
+				continue
+			}
+			hms = append(hms, history.Message{Role: m.Role, Content: m.Content, Parts: m.Parts})
+		}
+		s.System = system
+		if db == nil {
+			return sessionMsg{session: s, messages: hms}
+		}
+		if cur.ID != "" {
+			_ = db.SaveDraft(cur.ID, cur.Draft)
+		}
+		if err := db.SaveSession(&s); err != nil {
+			return sessionMsg{err: err}
+		}
+		for i := range hms {
+			hms[i].SessionID = s.ID
+			if err := db.AppendMessage(&hms[i]); err != nil {
+				return sessionMsg{err: err}
+			}
+		}
+		if msg.Title != "" {
+			_ = db.Rename(s.ID, msg.Title)
+			s.Title = msg.Title
+		}
+		return sessionMsg{session: s, messages: hms}
+	}
 }
 
 // openSession saves the current draft and reads the chosen session.

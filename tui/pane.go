@@ -30,6 +30,14 @@ type ModelMsg struct {
 	Checkpoint home.Checkpoint
 }
 
+// OpenChatMsg asks the app to open a conversation in the chat tab as a new
+// session (the eval pane opens a sample this way): the prompt messages and,
+// when known, the reply the model gave.
+type OpenChatMsg struct {
+	Title    string
+	Messages []llm.Message
+}
+
 // Placeholder stands in for the eval pane until it lands.
 type Placeholder struct {
 	th            theme.Theme

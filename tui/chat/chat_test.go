@@ -224,7 +224,9 @@ func TestCoalescing(t *testing.T) {
 	if got := m.msgs[1].Stats.Generated; got != 1000 {
 		t.Fatalf("generated %d words, want 1000", got)
 	}
-	if max := int(elapsed/FrameInterval) + 2; frames > max || frames > 200 {
+	// Slack for scheduling on a loaded machine; a frame per token, or a
+	// much shorter interval, still fails by far.
+	if max := int(elapsed/FrameInterval)*3/2 + 5; frames > max || frames > 250 {
 		t.Errorf("1000 tokens in %v took %d frames, want ≤ %d (one per %v)", elapsed, frames, max, FrameInterval)
 	}
 	t.Logf("1000 tokens in %v: %d frames", elapsed, frames)

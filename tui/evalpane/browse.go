@@ -10,6 +10,8 @@ import (
 
 	"github.com/nanochat-go/nanochat/eval"
 	"github.com/nanochat-go/nanochat/eval/store"
+	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/tui"
 )
 
 // selectedTask is the task under the cursor.
@@ -52,8 +54,28 @@ func (m *Model) sampleKey(msg tea.KeyMsg) tea.Cmd {
 		if m.running {
 			m.handle.Stop()
 		}
+	case key.Matches(msg, k.Chat):
+		return m.openSample()
 	}
 	return nil
+}
+
+// openSample asks the app to open the sample under the cursor as a chat:
+// its prompt and the model's first output.
+func (m *Model) openSample() tea.Cmd {
+	ss := m.samples()
+	items := m.items[m.selectedTask()]
+	if m.sCursor >= len(ss) || ss[m.sCursor].Index >= len(items) {
+		return nil
+	}
+	r := ss[m.sCursor]
+	msgs := append([]llm.Message(nil), items[r.Index].Prompt()...)
+	if len(r.Outputs) > 0 {
+		text, parts := llm.ParseRaw(r.Outputs[0].Text)
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: text, Parts: parts})
+	}
+	title := fmt.Sprintf("%s #%d", m.selectedTask(), r.Index)
+	return func() tea.Msg { return tui.OpenChatMsg{Title: title, Messages: msgs} }
 }
 
 // comparison pairs the loaded checkpoint's results on a task with another

@@ -17,6 +17,7 @@ type KeyMap struct {
 	Back     key.Binding
 	PageDown key.Binding
 	PageUp   key.Binding
+	Chat     key.Binding
 }
 
 // DefaultKeys returns the default bindings.
@@ -36,6 +37,7 @@ func DefaultKeys() KeyMap {
 		Back:     key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		Chat:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open as chat")),
 	}
 }
 
@@ -43,5 +45,5 @@ func DefaultKeys() KeyMap {
 func (k *KeyMap) Bindings() map[string]*key.Binding {
 	return map[string]*key.Binding{"up": &k.Up, "down": &k.Down, "toggle": &k.Toggle, "all": &k.All, "start": &k.Start,
 		"stop": &k.Stop, "samples": &k.Samples, "failures": &k.Failures, "compare": &k.Compare, "next": &k.Next,
-		"prev": &k.Prev, "back": &k.Back, "page_down": &k.PageDown, "page_up": &k.PageUp}
+		"prev": &k.Prev, "back": &k.Back, "page_down": &k.PageDown, "page_up": &k.PageUp, "chat": &k.Chat}
 }

@@ -285,7 +285,7 @@ func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
 	switch m.mode {
 	case modeSamples:
-		return []key.Binding{k.Up, k.Down, k.Prev, k.Next, k.Failures, k.Back}
+		return []key.Binding{k.Up, k.Down, k.Prev, k.Next, k.Failures, k.Chat, k.Back}
 	case modeCompare:
 		return []key.Binding{k.Prev, k.Next, k.Up, k.Down, k.Back}
 	}
@@ -298,7 +298,7 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp implements tui.Pane.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.Up, k.Down, k.Toggle, k.All}, {k.Start, k.Stop, k.Samples, k.Failures}, {k.Compare, k.Prev, k.Next, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.Toggle, k.All}, {k.Start, k.Stop, k.Samples, k.Failures}, {k.Compare, k.Prev, k.Next, k.Chat, k.Back}}
 }
 
 func colorString(c lipgloss.TerminalColor) string {
