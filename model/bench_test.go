@@ -1,0 +1,43 @@
+package model
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkDecodeD20 is one batch-1 decode step of a random d20-shaped
+// model (bf16 weights) at context 512: the number `nanochat bench` reports
+// as TPOT, without the rest of the command around it. Set NANOCHAT_BENCH_SHAPE
+// to try another shape.
+func BenchmarkDecodeD20(b *testing.B) {
+	shape := os.Getenv("NANOCHAT_BENCH_SHAPE")
+	if shape == "" {
+		shape = "d20"
+	}
+	cfg, gen, err := Shape(shape)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := NewRandom(cfg, gen, BF16, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const ctx = 512
+	c, _ := m.NewCache(1, ctx+1)
+	prompt := make([]int, ctx)
+	for i := range prompt {
+		prompt[i] = (i * 7919) % cfg.VocabSize
+	}
+	logits := make([]float32, cfg.VocabSize)
+	if err := m.Forward(c, prompt, ctx, logits, false); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(m.WeightBytes())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Truncate(ctx)
+		if err := m.Forward(c, []int{i % cfg.VocabSize}, 1, logits, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
