@@ -14,7 +14,7 @@ build: ## build bin/nanochat (pure Go, no cgo needed)
 	$(GO) build -o $(BIN) ./cmd/nanochat
 
 demo: build ## chat once with the bundled demo model
-	$(BIN) chat --home $(DEMO_HOME) -p "What is 12 times 7?"
+	$(BIN) chat --home $(DEMO_HOME) -p "There are 12 bags. Each of them has 7 marbles. How many marbles are there in total?"
 
 test: ## run the tests
 	$(GO) test ./...
