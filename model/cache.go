@@ -120,7 +120,7 @@ type workspace struct {
 	k, v              []float32 // [N][KV·hd]
 	fc                []float32 // [N][4C]
 	ve, gate, row     []float32 // [N][KV·hd], [N][KV], [C]
-	logits            []float32 // [N][Vp]
+	logits            []float32 // [rows][Vp], rows = N or Batch (grown on demand)
 	last              []float32 // [Batch][C]
 }
 
@@ -137,6 +137,5 @@ func (ws *workspace) ensure(cfg Config, vp, n int) {
 	ws.gate = make([]float32, n*cfg.NKVHead)
 	ws.fc = make([]float32, n*4*C)
 	ws.row = make([]float32, 4*C)
-	ws.logits = make([]float32, n*vp)
 	ws.last = make([]float32, n*C)
 }

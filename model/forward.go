@@ -262,6 +262,9 @@ func (m *Model) logits(c *Cache, B, T int, out []float32, all bool) {
 		src = ws.last[:rows*C]
 	}
 	kernels.RMSNorm(ws.h[:rows*C], src, rows, C)
+	if len(ws.logits) < rows*Vp {
+		ws.logits = make([]float32, rows*Vp) // only a larger request allocates
+	}
 	m.W.LMHead.MatMul(ws.logits, ws.h, rows)
 	for r := 0; r < rows; r++ {
 		dst := out[r*V : (r+1)*V]
