@@ -12,11 +12,19 @@ import (
 
 type goldenCase = golden.Case
 
-// modelGoldens loads every model golden of $NANOCHAT_GOLDEN_DIR or the
-// testdata copy of ../shared/golden/home.
+// testdataHome is the repository's copy of ../shared/golden/home.
+var testdataHome = filepath.Join("..", "testdata", "golden", "home")
+
+// modelGoldens loads every model golden of $NANOCHAT_GOLDEN_DIR or, when it
+// is unset, of the testdata copy.
 func modelGoldens(t *testing.T) (string, []goldenCase) {
 	t.Helper()
-	dir := golden.Dir(filepath.Join("..", "testdata", "golden", "home"))
+	return goldensIn(t, golden.Dir(testdataHome))
+}
+
+// goldensIn loads the model goldens of one home.
+func goldensIn(t *testing.T, dir string) (string, []goldenCase) {
+	t.Helper()
 	cases, err := golden.Cases(dir)
 	if err != nil {
 		t.Fatal(err)

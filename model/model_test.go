@@ -8,10 +8,12 @@ import (
 	"testing"
 )
 
-// loadGolden loads the checkpoint of the named golden variant.
+// loadGolden loads the checkpoint of the named golden variant of the
+// testdata home (these tests depend on its particular checkpoints, so they
+// ignore NANOCHAT_GOLDEN_DIR).
 func loadGolden(t *testing.T, variant string, prec Precision) (*Model, goldenCase) {
 	t.Helper()
-	dir, goldens := modelGoldens(t)
+	dir, goldens := goldensIn(t, testdataHome)
 	for _, g := range goldens {
 		if g.Variant == variant {
 			m, err := Load(g.Path(dir), Options{Precision: prec, Overrides: overridesOf(t, g)})
@@ -137,7 +139,7 @@ func TestForwardRejectsBadInput(t *testing.T) {
 // the meta rewritten by edit.
 func copyCheckpoint(t *testing.T, variant string, edit func(meta string) string) string {
 	t.Helper()
-	dir, goldens := modelGoldens(t)
+	dir, goldens := goldensIn(t, testdataHome)
 	for _, g := range goldens {
 		if g.Variant != variant {
 			continue
