@@ -35,10 +35,10 @@ fmt: ## gofmt the tree
 	gofmt -w .
 
 fuzz: ## fuzz the checkpoint, pickle and tokenizer readers for a minute each
-	$(GO) test ./model/pickle -run '^$$' -fuzz FuzzDecode -fuzztime 60s
-	$(GO) test ./model/checkpoint -run '^$$' -fuzz FuzzParse -fuzztime 60s
-	$(GO) test ./model/tokenizer -run '^$$' -fuzz FuzzEncodeDecode -fuzztime 60s
-	$(GO) test ./engine/calc -run '^$$' -fuzz FuzzEval -fuzztime 60s
+	$(GO) test ./model/pickle -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./model/checkpoint -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./model/tokenizer -run '^$$' -fuzz FuzzEncodeDecode -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./engine/calc -run '^$$' -fuzz FuzzEval -fuzztime 60s -fuzzminimizetime 5s
 
 bench: build ## kernel micro-benchmarks and the d20-shape inference benchmark
 	$(GO) test ./kernels/ -run '^$$' -bench . -benchtime 20x
