@@ -434,3 +434,53 @@ e2done:
 
 DATA expc87<>+0(SB)/4, $0xc2ae0000 // -87
 GLOBL expc87<>(SB), RODATA|NOPTR, $4
+
+// func attnAccum128_512(o, v, e *float32, stride, n int)
+// attnAccum512 for hd = 128: o[0:128] += Σ_{j<n} e[j]·v[j*stride : j*stride+128],
+// with o held in eight registers so each v row is read once, in order (one
+// memory stream instead of one per 64-column slice).
+TEXT ·attnAccum128_512(SB), NOSPLIT, $0-40
+	MOVQ o+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ e+16(FP), DX
+	MOVQ stride+24(FP), R8
+	MOVQ n+32(FP), R9
+	SHLQ $2, R8
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VMOVUPS 256(DI), Z4
+	VMOVUPS 320(DI), Z5
+	VMOVUPS 384(DI), Z6
+	VMOVUPS 448(DI), Z7
+	XORQ AX, AX
+	TESTQ R9, R9
+	JEQ  a128done
+
+a128loop:
+	VBROADCASTSS (DX)(AX*4), Z8
+	VFMADD231PS (SI), Z8, Z0
+	VFMADD231PS 64(SI), Z8, Z1
+	VFMADD231PS 128(SI), Z8, Z2
+	VFMADD231PS 192(SI), Z8, Z3
+	VFMADD231PS 256(SI), Z8, Z4
+	VFMADD231PS 320(SI), Z8, Z5
+	VFMADD231PS 384(SI), Z8, Z6
+	VFMADD231PS 448(SI), Z8, Z7
+	ADDQ R8, SI
+	INCQ AX
+	CMPQ AX, R9
+	JLT  a128loop
+
+a128done:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VZEROUPPER
+	RET

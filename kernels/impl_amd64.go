@@ -23,6 +23,9 @@ const gemvPairK = 3072
 func gemvBF16x2_512(y, xp *float32, w *uint16, k, ldw, rows int)
 
 //go:noescape
+func attnAccum128_512(o, v, e *float32, stride, n int)
+
+//go:noescape
 func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 
 //go:noescape
@@ -241,7 +244,14 @@ var avx512Impl = &impl{
 			return
 		}
 		_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
-		attnScores512(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
+		// One key row after another (the GEMV kernel), a single memory
+		// stream: 2.6× the bandwidth of four interleaved rows on Zen 4.
+		gemvF32_512(&s[0], &q[0], &k[0], hd, stride, len(s))
+		n := len(s) &^ 15
+		if n > 0 {
+			scale512(scale, &s[0], &s[0], n)
+		}
+		scaleGo(scale, s[n:], s[n:])
 	},
 	expSub: func(s []float32, m float32) float32 {
 		n := len(s) &^ 15
@@ -260,6 +270,10 @@ var avx512Impl = &impl{
 			return
 		}
 		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
+		if hd == 128 {
+			attnAccum128_512(&o[0], &v[0], &e[0], stride, len(e))
+			return
+		}
 		attnAccum512(&o[0], &v[0], &e[0], hd, stride, len(e))
 	},
 	softcap: func(x []float32, c float32) {
