@@ -209,8 +209,13 @@ func (m *Model) View() string {
 		if gen == "" {
 			gen = "…"
 		}
-		if it.Params > 0 {
+		switch {
+		case it.Params >= 1e9:
+			params = fmt.Sprintf("%.1fB", float64(it.Params)/1e9)
+		case it.Params >= 1e6:
 			params = fmt.Sprintf("%.0fM", float64(it.Params)/1e6)
+		case it.Params > 0:
+			params = fmt.Sprintf("%.0fK", float64(it.Params)/1e3)
 		}
 		line := fmt.Sprintf("%-5s %-6s %7d  %-3s %6s %9s", ck.Source, ck.Tag, ck.Step, gen, params, humanize.Bytes(uint64(ck.Size)))
 		mark := "  "
