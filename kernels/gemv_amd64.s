@@ -317,3 +317,82 @@ x2loop:
 	JNZ  x2row
 	VZEROUPPER
 	RET
+
+
+// HSUMTO2 reduces za + zb horizontally into the low lane of xd (yd, xd are
+// za's lower halves). Clobbers Y8 and X9.
+#define HSUMTO2(za, zb, yd, xd) \
+	VADDPS zb, za, za; \
+	VEXTRACTF64X4 $1, za, Y8; \
+	VADDPS Y8, yd, yd; \
+	VEXTRACTF128 $1, yd, X9; \
+	VADDPS X9, xd, xd; \
+	VHADDPS xd, xd, xd; \
+	VHADDPS xd, xd, xd
+
+// func gemvBF16x4_512(y, xp *float32, w *uint16, k, ldw, rows int)
+// gemvBF16x2_512 with four rows at a time (rows a multiple of 4): each x
+// load feeds four rows.
+TEXT ·gemvBF16x4_512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ xp+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ k+24(FP), CX
+	MOVQ ldw+32(FP), R8
+	MOVQ rows+40(FP), R9
+	SHLQ $1, R8
+	SHRQ $2, R9
+	MOVL $0xffff0000, AX
+	VPBROADCASTD AX, Z30
+
+x4row:
+	LEAQ (DX)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+
+x4loop:
+	VMOVUPS (SI)(AX*4), Z8
+	VMOVUPS 64(SI)(AX*4), Z9
+	VPSLLD $16, (DX)(AX*2), Z10
+	VPANDD (DX)(AX*2), Z30, Z11
+	VPSLLD $16, (R10)(AX*2), Z12
+	VPANDD (R10)(AX*2), Z30, Z13
+	VPSLLD $16, (R11)(AX*2), Z14
+	VPANDD (R11)(AX*2), Z30, Z15
+	VPSLLD $16, (R12)(AX*2), Z16
+	VPANDD (R12)(AX*2), Z30, Z17
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z8, Z12, Z2
+	VFMADD231PS Z9, Z13, Z3
+	VFMADD231PS Z8, Z14, Z4
+	VFMADD231PS Z9, Z15, Z5
+	VFMADD231PS Z8, Z16, Z6
+	VFMADD231PS Z9, Z17, Z7
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  x4loop
+
+	HSUMTO2(Z0, Z1, Y0, X0)
+	VMOVSS X0, (DI)
+	HSUMTO2(Z2, Z3, Y2, X2)
+	VMOVSS X2, 4(DI)
+	HSUMTO2(Z4, Z5, Y4, X4)
+	VMOVSS X4, 8(DI)
+	HSUMTO2(Z6, Z7, Y6, X6)
+	VMOVSS X6, 12(DI)
+	ADDQ $16, DI
+	LEAQ (DX)(R8*4), DX
+	DECQ R9
+	JNZ  x4row
+	VZEROUPPER
+	RET

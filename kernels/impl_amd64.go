@@ -13,11 +13,14 @@ func gemvF32_512(y, x, w *float32, k, ldw, rows int)
 //go:noescape
 func gemvBF16_512(y, xp *float32, w *uint16, k, ldw, rows int)
 
-// gemvPairK is the row length from which the bf16 GEMV reads two rows at a
-// time: below it x stays in L1 and one weight stream is fastest; above it
-// re-reading x for every row halves the bandwidth (Zen 4: 14.5 → 27 GB/s
-// at k = 5120).
+// gemvPairK is the row length from which the bf16 GEMV reads four (then
+// two) rows at a time: below it x stays in L1 and one weight stream is
+// fastest; above it re-reading x for every row costs bandwidth (Zen 4,
+// k = 5120: one row 14.5 GB/s, two 16–20, four 20–22).
 const gemvPairK = 3072
+
+//go:noescape
+func gemvBF16x4_512(y, xp *float32, w *uint16, k, ldw, rows int)
 
 //go:noescape
 func gemvBF16x2_512(y, xp *float32, w *uint16, k, ldw, rows int)
@@ -164,8 +167,14 @@ var avx512Impl = &impl{
 			gemvBF16_512(&y[0], &x[0], &w[0], k, ldw, len(y))
 			return
 		}
-		pairs := len(y) &^ 1
-		gemvBF16x2_512(&y[0], &x[0], &w[0], k, ldw, pairs)
+		quads := len(y) &^ 3
+		if quads > 0 {
+			gemvBF16x4_512(&y[0], &x[0], &w[0], k, ldw, quads)
+		}
+		pairs := quads + (len(y)-quads)&^1
+		if pairs > quads {
+			gemvBF16x2_512(&y[quads], &x[0], &w[quads*ldw], k, ldw, pairs-quads)
+		}
 		if pairs < len(y) {
 			gemvBF16_512(&y[pairs], &x[0], &w[pairs*ldw], k, ldw, 1)
 		}
