@@ -56,9 +56,28 @@ func Attention(out, q, k, v []float32, p Attn) {
 	if err := p.check(len(out), len(q), len(k), len(v)); err != nil {
 		panic(err)
 	}
+	attention(attnTask{im: cur.Load(), out: out, q: q, k: k, v: v, p: p})
+}
+
+// AttentionBF16 is Attention over a cache that holds k and v as bf16 bits
+// (half the bytes per cached token); each block of keys and values is
+// widened exactly to fp32 in a per-worker buffer and attended as Attention
+// does, so the result equals Attention on the widened cache.
+func AttentionBF16(out, q []float32, k, v []uint16, p Attn) {
+	if p.T == 0 || p.NHead == 0 {
+		return
+	}
+	if err := p.check(len(out), len(q), len(k), len(v)); err != nil {
+		panic(err)
+	}
+	attention(attnTask{im: cur.Load(), out: out, q: q, kb: k, vb: v, p: p})
+}
+
+func attention(t attnTask) {
+	p := t.p
 	a := attnPool.Get().(*attnTask)
-	*a = attnTask{im: cur.Load(), out: out, q: q, k: k, v: v, p: p,
-		scale: float32(1 / math.Sqrt(float64(p.HeadDim)))}
+	*a = t
+	a.scale = float32(1 / math.Sqrt(float64(p.HeadDim)))
 	if a.im.attnScores4 != nil && p.HeadDim%16 == 0 {
 		a.nq4 = p.T / 4
 	}
@@ -95,6 +114,7 @@ var attnPool = sync.Pool{New: func() any { return new(attnTask) }}
 type attnTask struct {
 	im           *impl
 	out, q, k, v []float32
+	kb, vb       []uint16 // a bf16 cache (AttentionBF16); k and v are nil then
 	p            Attn
 	scale        float32
 	nq4          int // blocks of four queries done by the four-query kernels; the rest go one by one
@@ -105,6 +125,29 @@ type attnTask struct {
 type attnScratch struct {
 	s              [4 * attnBlock]float32
 	m, l, mx, sums [4]float32
+	kw, vw         []float32 // a widened block of a bf16 cache: [attnBlock][HeadDim]
+}
+
+// block returns n rows of the cache starting at element offset off, and
+// their stride: the cache itself for fp32, a widened copy for bf16.
+func (a *attnTask) block(sc *attnScratch, value bool, off, n int) ([]float32, int) {
+	if a.kb == nil {
+		if value {
+			return a.v[off:], a.p.Stride
+		}
+		return a.k[off:], a.p.Stride
+	}
+	hd, src, dst := a.p.HeadDim, a.kb, &sc.kw
+	if value {
+		src, dst = a.vb, &sc.vw
+	}
+	if len(*dst) < attnBlock*hd {
+		*dst = make([]float32, attnBlock*hd)
+	}
+	for j := 0; j < n; j++ {
+		a.im.widen((*dst)[j*hd:(j+1)*hd], src[off+j*a.p.Stride:off+j*a.p.Stride+hd])
+	}
+	return *dst, hd
 }
 
 var attnScratchPool = sync.Pool{New: func() any { return new(attnScratch) }}
@@ -147,7 +190,8 @@ func (a *attnTask) one(t, h int, sc *attnScratch) {
 	for b0 := p.window(pos); b0 <= pos; b0 += attnBlock {
 		s := sc.s[:min(attnBlock, pos+1-b0)]
 		kv := b0*p.Stride + koff
-		im.attnScores(s, qv, a.k[kv:], hd, p.Stride, a.scale)
+		kb, ks := a.block(sc, false, kv, len(s))
+		im.attnScores(s, qv, kb, hd, ks, a.scale)
 		bm := m
 		for _, x := range s {
 			bm = max(bm, x)
@@ -161,7 +205,8 @@ func (a *attnTask) one(t, h int, sc *attnScratch) {
 			m = bm
 		}
 		l += im.expSub(s, m)
-		im.attnAccum(o, a.v[kv:], s, hd, p.Stride)
+		vb, vs := a.block(sc, true, kv, len(s))
+		im.attnAccum(o, vb, s, hd, vs)
 	}
 	im.scale(1/l, o, o)
 }
@@ -188,7 +233,8 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 		n := b1 - b0
 		kv := b0*p.Stride + koff
 		s := sc.s[:roundUp(n, 4)*4]
-		im.attnScores4(s[:n*4], q, qs, a.k[kv:], hd, p.Stride, a.scale, &sc.mx)
+		kb, ks := a.block(sc, false, kv, n)
+		im.attnScores4(s[:n*4], q, qs, kb, hd, ks, a.scale, &sc.mx)
 		if b1-1 > p0 || b0 < lastLo {
 			// Mask the future (keys after a query) and the keys before its window.
 			sc.mx = [4]float32{inf, inf, inf, inf}
@@ -218,7 +264,8 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 		for r := range 4 {
 			sc.l[r] += sc.sums[r]
 		}
-		im.attnAccum4(o, qs, a.v[kv:], s[:n*4], hd, p.Stride)
+		vb, vs := a.block(sc, true, kv, n)
+		im.attnAccum4(o, qs, vb, s[:n*4], hd, vs)
 	}
 	for r := range 4 {
 		im.scale(1/sc.l[r], o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])

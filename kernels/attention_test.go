@@ -192,3 +192,36 @@ func TestAttentionHeadMajor(t *testing.T) {
 	}
 	SetISA(ISAs()[0])
 }
+
+// AttentionBF16 equals Attention on the widened cache, bit for bit, for
+// decode and prefill (four-query) shapes, both cache layouts, every ISA.
+func TestAttentionBF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, isa := range ISAs() {
+		if err := SetISA(isa); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ T, pos0, nh, nkv, hd, win int }{
+			{1, 200, 4, 2, 128, -1}, {1, 70, 2, 2, 64, 16}, {9, 100, 4, 1, 128, 40}, {13, 0, 4, 4, 32, -1}, {3, 5, 2, 1, 24, 2},
+		} {
+			n := c.pos0 + c.T
+			kb, vb := make([]uint16, n*c.nkv*c.hd), make([]uint16, n*c.nkv*c.hd)
+			RoundBF16(kb, randSlice(r, len(kb)))
+			RoundBF16(vb, randSlice(r, len(vb)))
+			kf, vf := make([]float32, len(kb)), make([]float32, len(vb))
+			WidenBF16(kf, kb)
+			WidenBF16(vf, vb)
+			q := randSlice(r, c.T*c.nh*c.hd)
+			want, got := make([]float32, len(q)), make([]float32, len(q))
+			p := Attn{T: c.T, Pos0: c.pos0, NHead: c.nh, NKV: c.nkv, HeadDim: c.hd, Window: c.win, Stride: c.nkv * c.hd}
+			Attention(want, q, kf, vf, p)
+			AttentionBF16(got, q, kb, vb, p)
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-6 {
+					t.Fatalf("%s %+v: out[%d] bf16 %v, fp32 %v", isa, c, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	SetISA(ISAs()[0])
+}

@@ -13,8 +13,12 @@ type Cache struct {
 	pos    []int // [Batch] tokens already cached per row
 	all    []int // 0…Batch-1, the row list of a whole-cache Forward
 
-	k, v [][]float32 // per layer: [Batch][NKV][MaxLen][HeadDim], head-major so attention streams each head
-	toks []int       // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
+	// Per layer: [Batch][NKV][MaxLen][HeadDim], head-major so attention
+	// streams each head. fp32 (k, v) for Exact models; bf16 bits (kb, vb)
+	// for BF16 models, as nanochat keeps its cache on a GPU.
+	k, v   [][]float32
+	kb, vb [][]uint16
+	toks   []int // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
 
 	ws workspace
 }
@@ -35,6 +39,14 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 		c.all[i] = i
 	}
 	for i := range c.k {
+		if m.Prec == BF16 {
+			if i == 0 {
+				c.kb, c.vb = make([][]uint16, len(c.k)), make([][]uint16, len(c.k))
+			}
+			c.kb[i] = make([]uint16, batch*maxLen*kv)
+			c.vb[i] = make([]uint16, batch*maxLen*kv)
+			continue
+		}
 		c.k[i] = make([]float32, batch*maxLen*kv)
 		c.v[i] = make([]float32, batch*maxLen*kv)
 	}
@@ -99,6 +111,11 @@ func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
 	for l := range c.k {
 		for g := 0; g < c.m.Config.NKVHead; g++ {
 			d, s := dst*c.MaxLen*kv+g*c.MaxLen*hd, src*o.MaxLen*kv+g*o.MaxLen*hd
+			if c.kb != nil {
+				copy(c.kb[l][d:d+n*hd], o.kb[l][s:s+n*hd])
+				copy(c.vb[l][d:d+n*hd], o.vb[l][s:s+n*hd])
+				continue
+			}
 			copy(c.k[l][d:d+n*hd], o.k[l][s:s+n*hd])
 			copy(c.v[l][d:d+n*hd], o.v[l][s:s+n*hd])
 		}
@@ -109,7 +126,13 @@ func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
 }
 
 // Bytes is the memory held by the K/V tensors.
-func (c *Cache) Bytes() int64 { return int64(len(c.k)) * 2 * int64(len(c.k[0])) * 4 }
+func (c *Cache) Bytes() int64 {
+	per := int64(c.Batch*c.MaxLen*c.m.Config.KVDim()) * 2 * 4
+	if c.kb != nil {
+		per /= 2
+	}
+	return int64(len(c.k)) * per
+}
 
 // workspace holds the activations of one Forward over N = Batch·T rows. It
 // grows only when a larger N arrives, so the decode loop never allocates.

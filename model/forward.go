@@ -210,13 +210,22 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 			src := (j*T + t) * kvd
 			for g := 0; g < KV; g++ {
 				dst := base + (g*c.MaxLen+p0+t)*hd
+				if c.kb != nil {
+					kernels.RoundBF16(c.kb[i][dst:dst+hd], ws.k[src+g*hd:src+(g+1)*hd])
+					kernels.RoundBF16(c.vb[i][dst:dst+hd], ws.v[src+g*hd:src+(g+1)*hd])
+					continue
+				}
 				copy(c.k[i][dst:dst+hd], ws.k[src+g*hd:src+(g+1)*hd])
 				copy(c.v[i][dst:dst+hd], ws.v[src+g*hd:src+(g+1)*hd])
 			}
 		}
-		kernels.Attention(ws.att[j*T*qd:(j+1)*T*qd], ws.q[j*T*qd:(j+1)*T*qd],
-			c.k[i][base:base+c.MaxLen*kvd], c.v[i][base:base+c.MaxLen*kvd],
-			kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: hd, HeadStride: c.MaxLen * hd})
+		out, q := ws.att[j*T*qd:(j+1)*T*qd], ws.q[j*T*qd:(j+1)*T*qd]
+		p := kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: hd, HeadStride: c.MaxLen * hd}
+		if c.kb != nil {
+			kernels.AttentionBF16(out, q, c.kb[i][base:base+c.MaxLen*kvd], c.vb[i][base:base+c.MaxLen*kvd], p)
+		} else {
+			kernels.Attention(out, q, c.k[i][base:base+c.MaxLen*kvd], c.v[i][base:base+c.MaxLen*kvd], p)
+		}
 	}
 	l.CProj.MatMul(h, ws.att, N)
 	kernels.Axpy(1, h, ws.x[:N*C])

@@ -40,9 +40,13 @@ func maxDiff(a, b []float32) float64 {
 // compute what one full forward computes, for every generation with state
 // that crosses chunk boundaries (smear, bigram, windows).
 func TestChunkedForwardEqualsFull(t *testing.T) {
-	for _, variant := range []string{"e_head", "a4b_engram", "d_mar9", "a0_oct2025"} {
-		t.Run(variant, func(t *testing.T) {
-			m, g := loadGolden(t, variant, Exact)
+	for _, tc := range []struct {
+		variant string
+		prec    Precision
+	}{{"e_head", Exact}, {"a4b_engram", Exact}, {"d_mar9", Exact}, {"a0_oct2025", Exact}, {"e_head", BF16}} {
+		variant := tc.variant
+		t.Run(variant+"/"+tc.prec.String(), func(t *testing.T) {
+			m, g := loadGolden(t, variant, tc.prec)
 			toks := g.Tokens[:min(300, len(g.Tokens))]
 			V := m.Config.VocabSize
 			full, _ := m.NewCache(1, len(toks))
