@@ -97,9 +97,6 @@ func gemmDP6x4_512(k int, x *uint16, ldx int, w *uint16, ldw int, y *float32, ld
 func gemmDP2x4_512(k int, x *uint16, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
-func attnScores512(s, q, k *float32, hd, stride, n int, scale float32)
-
-//go:noescape
 func attnScoresAVX2(s, q, k *float32, hd, stride, n int, scale float32)
 
 //go:noescape
