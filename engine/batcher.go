@@ -91,24 +91,12 @@ func (bt *Batcher) Generate(ctx context.Context, req Request, emit func([]Token)
 	st := Stats{PromptTokens: len(req.Prompt)}
 	rows := max(req.NumSamples, 1)
 	V, ctxLen := bt.b.VocabSize(), bt.b.ContextLen()
-	switch err := req.Sampling.Validate(); {
-	case err != nil:
-		return st, err
-	case len(req.Prompt) == 0:
-		return st, errors.New("generate: empty prompt")
-	case rows > bt.rows:
+	if rows > bt.rows {
 		return st, fmt.Errorf("generate: %d samples, the batcher has %d rows", rows, bt.rows)
-	case len(req.Prompt) >= ctxLen:
-		return st, fmt.Errorf("generate: %d prompt tokens, context is %d: %w", len(req.Prompt), ctxLen, ErrPromptTooLong)
 	}
-	for _, t := range req.Prompt {
-		if t < 0 || t >= V {
-			return st, fmt.Errorf("generate: prompt token %d outside the vocabulary [0, %d)", t, V)
-		}
-	}
-	maxTok := ctxLen - len(req.Prompt)
-	if req.MaxTokens > 0 && req.MaxTokens < maxTok {
-		maxTok = req.MaxTokens
+	maxTok, err := checkRequest(req, V, ctxLen)
+	if err != nil {
+		return st, err
 	}
 	j := &job{ctx: ctx, req: req, out: make(chan []Token, maxTok+1), start: time.Now(), maxTok: maxTok,
 		state: make([]rowState, rows), sp: newSampler(req.Sampling, V), logits: make([]float32, rows*V),
@@ -320,25 +308,10 @@ func (bt *Batcher) prefill(j *job) error {
 }
 
 // sample draws the next token of each of the job's rows (Engine.Generate's
-// step 3 for one job) and returns the tokens to emit.
+// step 3 for one job) and returns the tokens to emit. The slice is new each
+// step: it is handed to the job's consumer over a channel.
 func (bt *Batcher) sample(j *job) []Token {
-	V := bt.b.VocabSize()
-	out := make([]Token, 0, len(j.rows))
-	for i := range j.rows {
-		id := j.sp.next(j.logits[i*V : (i+1)*V])
-		forced := false
-		st := &j.state[i]
-		if len(st.forced) > 0 {
-			id, forced = st.forced[0], true
-			st.forced = st.forced[1:]
-		}
-		j.col[i] = id
-		if st.done {
-			continue
-		}
-		st.step(id, bt.opts)
-		out = append(out, Token{Row: i, ID: id, Forced: forced, Last: st.done})
-	}
+	out := sampleStep(j.sp, j.state, j.logits, bt.b.VocabSize(), j.col, make([]Token, 0, len(j.rows)), bt.opts)
 	if j.stats.Generated == 0 {
 		j.stats.TTFT = time.Since(j.start)
 	}

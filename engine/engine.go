@@ -100,55 +100,20 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func([]Token) e
 	st := Stats{PromptTokens: len(req.Prompt)}
 	rows := max(req.NumSamples, 1)
 	V, ctxLen := e.b.VocabSize(), e.b.ContextLen()
-	if err := req.Sampling.Validate(); err != nil {
+	maxTok, err := checkRequest(req, V, ctxLen)
+	if err != nil {
 		return st, err
-	}
-	if len(req.Prompt) == 0 {
-		return st, errors.New("generate: empty prompt")
-	}
-	for _, t := range req.Prompt {
-		if t < 0 || t >= V {
-			return st, fmt.Errorf("generate: prompt token %d outside the vocabulary [0, %d)", t, V)
-		}
-	}
-	if len(req.Prompt) >= ctxLen {
-		return st, fmt.Errorf("generate: %d prompt tokens, context is %d: %w", len(req.Prompt), ctxLen, ErrPromptTooLong)
-	}
-	maxTok := ctxLen - len(req.Prompt)
-	if req.MaxTokens > 0 && req.MaxTokens < maxTok {
-		maxTok = req.MaxTokens
-	}
-
-	// 1. Prefill into the conversation cache, reusing its common prefix.
-	if e.cache == nil {
-		c, err := e.b.NewCache(1, ctxLen)
-		if err != nil {
-			return st, err
-		}
-		e.cache = c
 	}
 	if len(e.logits) < rows*V {
 		e.logits = make([]float32, rows*V)
 	}
-	reuse := commonPrefix(e.cache.Tokens(0), req.Prompt)
-	if reuse == len(req.Prompt) {
-		reuse-- // the last prompt token must be fed to get its logits
-	}
-	if err := e.cache.Truncate(reuse); err != nil {
-		return st, err
-	}
-	st.CachedTokens = reuse
-	for pos := reuse; pos < len(req.Prompt); {
-		if err := ctx.Err(); err != nil {
+
+	// 1. Prefill into the conversation cache, reusing its common prefix.
+	if st.CachedTokens, err = e.prefill(ctx, req.Prompt, e.logits[:V]); err != nil {
+		if ctx.Err() != nil {
 			st.Stop = "cancelled"
-			return st, err
 		}
-		n := min(e.opts.PrefillChunk, len(req.Prompt)-pos)
-		if err := e.cache.Forward(req.Prompt[pos:pos+n], n, e.logits[:V], false); err != nil {
-			e.cache.Truncate(0)
-			return st, err
-		}
-		pos += n
+		return st, err
 	}
 
 	// 2. Rows: decode in the conversation cache itself for one row, else in
@@ -176,21 +141,7 @@ func (e *Engine) Generate(ctx context.Context, req Request, emit func([]Token) e
 	out := make([]Token, 0, rows)
 	st.Stop = "length"
 	for st.Generated < maxTok {
-		out = out[:0]
-		for r := range state {
-			id := sp.next(e.logits[r*V : (r+1)*V])
-			forced := false
-			if len(state[r].forced) > 0 {
-				id, forced = state[r].forced[0], true
-				state[r].forced = state[r].forced[1:]
-			}
-			column[r] = id
-			if state[r].done {
-				continue
-			}
-			state[r].step(id, e.opts)
-			out = append(out, Token{Row: r, ID: id, Forced: forced, Last: state[r].done})
-		}
+		out = sampleStep(sp, state, e.logits[:rows*V], V, column, out[:0], e.opts)
 		if st.Generated == 0 {
 			st.TTFT = time.Since(start)
 		}
@@ -222,15 +173,6 @@ func (e *Engine) finish(st Stats, start time.Time) Stats {
 		st.Decode = time.Since(start) - st.TTFT
 	}
 	return st
-}
-
-// Reset forgets the cached conversation.
-func (e *Engine) Reset() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cache != nil {
-		e.cache.Truncate(0)
-	}
 }
 
 // rowState is one row's tool state machine.
@@ -287,36 +229,100 @@ func (e *Engine) Logits(ctx context.Context, prompt []int) ([]float32, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	V := e.b.VocabSize()
-	if len(prompt) == 0 || len(prompt) > e.b.ContextLen() {
-		return nil, fmt.Errorf("logits: prompt of %d tokens, want 1…%d", len(prompt), e.b.ContextLen())
+	if len(prompt) > e.b.ContextLen() {
+		return nil, fmt.Errorf("logits: prompt of %d tokens, context is %d", len(prompt), e.b.ContextLen())
 	}
-	for _, t := range prompt {
-		if t < 0 || t >= V {
-			return nil, fmt.Errorf("logits: prompt token %d outside the vocabulary [0, %d)", t, V)
-		}
+	if err := checkPrompt(prompt, V); err != nil {
+		return nil, err
 	}
+	out := make([]float32, V)
+	if _, err := e.prefill(ctx, prompt, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// prefill feeds prompt into the conversation cache in chunks, after its
+// longest common prefix with what the cache holds (at least the last token
+// is fed, for its logits, which land in logits). It returns the number of
+// tokens reused; on cancellation the cache keeps what was fed.
+func (e *Engine) prefill(ctx context.Context, prompt []int, logits []float32) (int, error) {
 	if e.cache == nil {
 		c, err := e.b.NewCache(1, e.b.ContextLen())
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		e.cache = c
 	}
 	reuse := min(commonPrefix(e.cache.Tokens(0), prompt), len(prompt)-1)
 	if err := e.cache.Truncate(reuse); err != nil {
-		return nil, err
+		return 0, err
 	}
-	out := make([]float32, V)
 	for pos := reuse; pos < len(prompt); {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return reuse, err
 		}
 		n := min(e.opts.PrefillChunk, len(prompt)-pos)
-		if err := e.cache.Forward(prompt[pos:pos+n], n, out, false); err != nil {
+		if err := e.cache.Forward(prompt[pos:pos+n], n, logits, false); err != nil {
 			e.cache.Truncate(0)
-			return nil, err
+			return reuse, err
 		}
 		pos += n
 	}
-	return out, nil
+	return reuse, nil
+}
+
+// checkPrompt rejects an empty prompt and ids outside the vocabulary.
+func checkPrompt(prompt []int, vocab int) error {
+	if len(prompt) == 0 {
+		return errors.New("generate: empty prompt")
+	}
+	for _, t := range prompt {
+		if t < 0 || t >= vocab {
+			return fmt.Errorf("generate: prompt token %d outside the vocabulary [0, %d)", t, vocab)
+		}
+	}
+	return nil
+}
+
+// checkRequest validates a request against the backend and returns the
+// most tokens a row may generate.
+func checkRequest(req Request, vocab, ctxLen int) (int, error) {
+	if err := req.Sampling.Validate(); err != nil {
+		return 0, err
+	}
+	if err := checkPrompt(req.Prompt, vocab); err != nil {
+		return 0, err
+	}
+	if len(req.Prompt) >= ctxLen {
+		return 0, fmt.Errorf("generate: %d prompt tokens, context is %d: %w", len(req.Prompt), ctxLen, ErrPromptTooLong)
+	}
+	maxTok := ctxLen - len(req.Prompt)
+	if req.MaxTokens > 0 && req.MaxTokens < maxTok {
+		maxTok = req.MaxTokens
+	}
+	return maxTok, nil
+}
+
+// sampleStep is one step of upstream Engine.generate for a set of rows:
+// sample each row from its logits ([rows][vocab]), let a pending forced
+// tool token take the sample's place, run the tool state machine, and
+// write the ids to feed back into column. It appends the tokens of rows
+// that had not ended to out.
+func sampleStep(sp *sampler, state []rowState, logits []float32, vocab int, column []int, out []Token, o Options) []Token {
+	for r := range state {
+		id := sp.next(logits[r*vocab : (r+1)*vocab])
+		forced := false
+		if len(state[r].forced) > 0 {
+			id, forced = state[r].forced[0], true
+			state[r].forced = state[r].forced[1:]
+		}
+		column[r] = id
+		if state[r].done {
+			continue
+		}
+		state[r].step(id, o)
+		out = append(out, Token{Row: r, ID: id, Forced: forced, Last: state[r].done})
+	}
+	return out
 }
