@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nanochat-go/nanochat/engine"
@@ -28,8 +30,10 @@ func TestGoldenGreedy(t *testing.T) {
 		t.Run(g.Variant, func(t *testing.T) {
 			var ov model.Overrides
 			if js := g.OverrideJSON(); js != "" {
-				if ov, err = model.ParseOverrides(jsonToFlags(g.Override)); err != nil {
-					t.Fatal(err)
+				dec := json.NewDecoder(strings.NewReader(js))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&ov); err != nil {
+					t.Fatalf("override %s: %v", js, err)
 				}
 			}
 			m, err := model.Load(g.Path(dir), model.Options{Precision: model.Exact, Overrides: ov})
@@ -58,30 +62,4 @@ func TestGoldenGreedy(t *testing.T) {
 			}
 		})
 	}
-}
-
-func jsonToFlags(m map[string]any) string {
-	s := ""
-	for k, v := range m {
-		if s != "" {
-			s += ","
-		}
-		s += k + "=" + toString(v)
-	}
-	return s
-}
-
-func toString(v any) string {
-	switch x := v.(type) {
-	case float64:
-		return model.FormatFloat(x)
-	case string:
-		return x
-	case bool:
-		if x {
-			return "true"
-		}
-		return "false"
-	}
-	return ""
 }

@@ -3,7 +3,6 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -255,6 +254,3 @@ func Windows(seq, nLayer int, pattern string, shortDiv int) []int {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// FormatFloat prints a number for an override string.
-func FormatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

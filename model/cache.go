@@ -125,15 +125,6 @@ func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
 	return nil
 }
 
-// Bytes is the memory held by the K/V tensors.
-func (c *Cache) Bytes() int64 {
-	per := int64(c.Batch*c.MaxLen*c.m.Config.KVDim()) * 2 * 4
-	if c.kb != nil {
-		per /= 2
-	}
-	return int64(len(c.k)) * per
-}
-
 // workspace holds the activations of one Forward over N = Batch·T rows. It
 // grows only when a larger N arrives, so the decode loop never allocates.
 type workspace struct {

@@ -53,13 +53,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Meta is the part of meta_<step>.json that inference uses. Everything else
-// is kept raw in Raw for display.
+// Meta is the part of meta_<step>.json that inference uses.
 type Meta struct {
 	Step        *int                       `json:"step"`
 	ModelConfig *Config                    `json:"model_config"`
 	UserConfig  map[string]json.RawMessage `json:"user_config"`
-	Raw         map[string]json.RawMessage `json:"-"`
 }
 
 // ReadMeta reads a meta_<step>.json file. Python's json writes NaN, Infinity
@@ -81,9 +79,6 @@ func ParseMeta(data []byte) (*Meta, error) {
 	clean := LenientJSON(data)
 	var m Meta
 	if err := json.Unmarshal(clean, &m); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if err := json.Unmarshal(clean, &m.Raw); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	if m.ModelConfig == nil {

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/nanochat-go/nanochat/engine"
@@ -259,7 +260,7 @@ func printBench(w io.Writer, r benchResult) {
 	c := r.ModelConfig
 	fmt.Fprintf(w, "model     %s  %s  L=%d C=%d H=%d KV=%d V=%d seq=%d  %s params, weights %s (%s)\n",
 		r.Source, r.Generation, c.NLayer, c.NEmbd, c.NHead, c.NKVHead, c.VocabSize, c.SequenceLen,
-		humanCount(r.NumParams), humanBytes(r.WeightBytes), r.Precision)
+		humanCount(r.NumParams), humanize.IBytes(uint64(r.WeightBytes)), r.Precision)
 	fmt.Fprintf(w, "device    %s  measured %.1f GB/s, %.0f GFLOP/s fp32 FMA\n", r.Device, r.PeakBandwidth/1e9, r.PeakFLOPS/1e9)
 	fmt.Fprintf(w, "ceiling   %.1f tok/s at batch 1 (weights + KV at context %d)\n", r.CeilingBS1, r.ContextMid)
 	fmt.Fprintf(w, "prefill   %d tokens in %.3f s: %.1f tok/s, MFU %.1f%%\n\n", r.PromptTokens, r.Prefill.Time, r.Prefill.TokPerSec, r.Prefill.MFUPercent)

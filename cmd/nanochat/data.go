@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/nanochat-go/nanochat/eval/data"
@@ -93,7 +94,7 @@ func pullTasks(ctx context.Context, w io.Writer, homeDir string, tasks []*task.T
 		for _, f := range m.Files {
 			size += f.Size
 		}
-		fmt.Fprintf(w, "%-13s %s: %d shard(s), %s in %v → %s\n", t.Name, t.Source, len(m.Files), humanBytes(size),
+		fmt.Fprintf(w, "%-13s %s: %d shard(s), %s in %v → %s\n", t.Name, t.Source, len(m.Files), humanize.IBytes(uint64(size)),
 			time.Since(start).Round(time.Millisecond), t.Source.Dir(homeDir))
 	}
 	return nil
@@ -108,9 +109,9 @@ func pullBar(done, total int64) string {
 
 func byteProgress(done, total int64) string {
 	if total < 0 {
-		return humanBytes(done)
+		return humanize.IBytes(uint64(done))
 	}
-	return humanBytes(done) + " / " + humanBytes(total)
+	return humanize.IBytes(uint64(done)) + " / " + humanize.IBytes(uint64(total))
 }
 
 type dataRow struct {
@@ -152,7 +153,7 @@ func newDataListCmd(g *globals) *cobra.Command {
 				if r.Rows > 0 {
 					rowsText = fmt.Sprint(r.Rows)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Task, r.Source, status, r.Shards, humanBytes(r.Bytes), rowsText, r.Dir)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Task, r.Source, status, r.Shards, humanize.IBytes(uint64(r.Bytes)), rowsText, r.Dir)
 			}
 			return tw.Flush()
 		},

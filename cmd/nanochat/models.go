@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/nanochat-go/nanochat/model"
@@ -68,28 +69,16 @@ func newModelsCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "SOURCE\tTAG\tSTEP\tGEN\tPARAMS\tDTYPE\tSIZE\tMODIFIED")
 			for _, r := range rows {
 				if r.Error != "" {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\terror: %s\n", r.Source, r.Tag, r.Step, humanBytes(r.Size), r.Modified.Format("2006-01-02 15:04"), r.Error)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\terror: %s\n", r.Source, r.Tag, r.Step, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), r.Error)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanBytes(r.Size), r.Modified.Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func humanCount(n int64) string {

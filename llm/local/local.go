@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/nanochat-go/nanochat/engine"
 	"github.com/nanochat-go/nanochat/engine/calc"
 	"github.com/nanochat-go/nanochat/kernels"
@@ -63,7 +65,7 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	progress(fmt.Sprintf("checkpoint %s (%s)", ck.ModelPath, humanSize(ck.Size)))
+	progress(fmt.Sprintf("checkpoint %s (%s)", ck.ModelPath, humanize.IBytes(uint64(max(ck.Size, 0)))))
 	t0 := time.Now()
 	m, err := model.Load(ck.ModelPath, o.Model)
 	if err != nil {
@@ -283,11 +285,4 @@ func (l *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string
 		}
 	}
 	return best, scores, nil
-}
-
-func humanSize(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", n>>10)
 }
