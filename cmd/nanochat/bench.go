@@ -148,13 +148,17 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) error {
 	res.DecodeTokens = bf.decodeTokens
 	res.PromptTokens = min(bf.promptTokens, cfg.SequenceLen-bf.decodeTokens)
 	kvd := int64(cfg.KVDim())
-	res.KVBytesPerToken = int64(cfg.NLayer) * 2 * kvd * 4
+	kvElem := int64(4) // the cache is fp32 for exact models, bf16 otherwise (model.NewCache)
+	if m.Prec == model.BF16 {
+		kvElem = 2
+	}
+	res.KVBytesPerToken = int64(cfg.NLayer) * 2 * kvd * kvElem
 	res.ContextMid = res.PromptTokens + bf.decodeTokens/2
 	matmul := float64(m.MatmulParams())
 	var attnFLOPs float64
 	for _, w := range m.Arch.Windows {
 		span := int64(min(res.ContextMid, w+1))
-		res.KVReadBytes += 2 * kvd * 4 * span
+		res.KVReadBytes += 2 * kvd * kvElem * span
 		attnFLOPs += 4 * float64(cfg.NHead*cfg.HeadDim()) * float64(span)
 	}
 	res.DecodeFLOPs = 2*matmul + attnFLOPs
