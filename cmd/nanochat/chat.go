@@ -50,7 +50,7 @@ nor piped input, chat runs a line-by-line conversation like upstream's
 chat_cli (the full-screen app is plain "nanochat").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := (engineSettings{cf.settings}).validate(); err != nil {
+			if err := validateSettings(cf.settings); err != nil {
 				return usageError{err}
 			}
 			cf.contSet = cmd.Flags().Changed("continue")
@@ -164,9 +164,8 @@ chat_cli (the full-screen app is plain "nanochat").`,
 	return cmd
 }
 
-type engineSettings struct{ llm.Settings }
-
-func (s engineSettings) validate() error {
+// validateSettings checks the sampling flags shared by chat, eval and serve.
+func validateSettings(s llm.Settings) error {
 	switch {
 	case s.Temperature < 0:
 		return fmt.Errorf("--temperature %v: want ≥ 0", s.Temperature)
@@ -237,10 +236,7 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 			fmt.Fprintln(out, "Goodbye!")
 			return nil
 		case "clear":
-			msgs = msgs[:0]
-			if cf.system != "" {
-				msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
-			}
+			msgs = systemPrompt(cf.system)
 			fmt.Fprintln(out, "Conversation cleared.")
 			continue
 		}
@@ -278,15 +274,19 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 // openLog opens the history for this conversation (nil with --no-history).
 func (cf chatFlags) openLog() (*chatLog, []llm.Message, error) {
 	if cf.noHistory {
-		var msgs []llm.Message
-		if cf.system != "" {
-			msgs = append(msgs, llm.Message{Role: "system", Content: cf.system})
-		}
-		return nil, msgs, nil
+		return nil, systemPrompt(cf.system), nil
 	}
 	prefix := cf.cont
 	if prefix == latestSession {
 		prefix = ""
 	}
 	return openChatLog(cf.history, cf.contSet, prefix, cf.settings, cf.system)
+}
+
+// systemPrompt is the conversation's start: the system message, if any.
+func systemPrompt(system string) []llm.Message {
+	if system == "" {
+		return nil
+	}
+	return []llm.Message{{Role: "system", Content: system}}
 }

@@ -34,11 +34,7 @@ func openChatLog(path string, cont bool, prefix string, s llm.Settings, system s
 			db.Close()
 			return nil, nil, err
 		}
-		var msgs []llm.Message
-		if system != "" {
-			msgs = append(msgs, llm.Message{Role: "system", Content: system})
-		}
-		return cl, msgs, nil
+		return cl, systemPrompt(system), nil
 	}
 	sess, err := db.FindSession(prefix)
 	if errors.Is(err, history.ErrNotFound) {
@@ -58,13 +54,10 @@ func openChatLog(path string, cont bool, prefix string, s llm.Settings, system s
 		db.Close()
 		return nil, nil, err
 	}
-	var msgs []llm.Message
 	if system == "" {
 		system = sess.System
 	}
-	if system != "" {
-		msgs = append(msgs, llm.Message{Role: "system", Content: system})
-	}
+	msgs := systemPrompt(system)
 	for _, m := range stored {
 		switch m.Role {
 		case "user", "assistant":

@@ -115,7 +115,7 @@ identical rerun is instant. Progress goes to stderr, the report to stdout.`,
 }
 
 func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
-	if err := (engineSettings{ef.settings}).validate(); err != nil {
+	if err := validateSettings(ef.settings); err != nil {
 		return usageError{err}
 	}
 	if ef.settings.Samples < 1 || ef.limit < 0 {

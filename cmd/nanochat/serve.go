@@ -56,7 +56,7 @@ loads at start. The sampling flags are the defaults for requests that omit them;
 without --seed each request gets a random seed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := (engineSettings{sf.settings}).validate(); err != nil {
+			if err := validateSettings(sf.settings); err != nil {
 				return usageError{err}
 			}
 			if !cmd.Flags().Changed("seed") {

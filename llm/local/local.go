@@ -191,13 +191,18 @@ func toTok(msgs []llm.Message) []tokenizer.Message {
 	return out
 }
 
+// minReply is the room for an answer Chat keeps when it drops old turns.
+const minReply = 64
+
 // Chat implements llm.Model.
 func (l *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
-	reserve := s.MaxTokens
-	if reserve <= 0 {
-		reserve = l.info.ContextLen / 4
+	// Drop old turns until at least minReply tokens (or the fewer asked
+	// for) are left to answer in; the engine caps the reply by the context.
+	reserve := minReply
+	if s.MaxTokens > 0 {
+		reserve = min(s.MaxTokens, minReply)
 	}
-	ids, dropped, err := l.ChatPrompt(msgs, min(reserve, 64))
+	ids, dropped, err := l.ChatPrompt(msgs, reserve)
 	if err != nil {
 		return llm.Reply{}, err
 	}
