@@ -287,16 +287,8 @@ func (bt *Batcher) prefill(j *job) error {
 	if err != nil {
 		return err
 	}
-	p := j.req.Prompt
-	for pos := 0; pos < len(p); {
-		if err := j.ctx.Err(); err != nil {
-			return err
-		}
-		n := min(bt.opts.PrefillChunk, len(p)-pos)
-		if err := c.Forward(p[pos:pos+n], n, j.logits[:V], false); err != nil {
-			return err
-		}
-		pos += n
+	if err := feed(j.ctx, c, j.req.Prompt, bt.opts.PrefillChunk, j.logits[:V]); err != nil {
+		return err
 	}
 	for i, r := range j.rows {
 		if err := bt.cache.CopyRow(r, c, 0); err != nil {

@@ -258,18 +258,27 @@ func (e *Engine) prefill(ctx context.Context, prompt []int, logits []float32) (i
 	if err := e.cache.Truncate(reuse); err != nil {
 		return 0, err
 	}
-	for pos := reuse; pos < len(prompt); {
+	err := feed(ctx, e.cache, prompt[reuse:], e.opts.PrefillChunk, logits)
+	if err != nil && ctx.Err() == nil {
+		e.cache.Truncate(0) // a failed forward leaves no trustworthy state
+	}
+	return reuse, err
+}
+
+// feed runs toks through a batch-1 cache in chunks of at most chunk tokens,
+// checking ctx between chunks; the last chunk's final logits land in logits.
+func feed(ctx context.Context, c Cache, toks []int, chunk int, logits []float32) error {
+	for pos := 0; pos < len(toks); {
 		if err := ctx.Err(); err != nil {
-			return reuse, err
+			return err
 		}
-		n := min(e.opts.PrefillChunk, len(prompt)-pos)
-		if err := e.cache.Forward(prompt[pos:pos+n], n, logits, false); err != nil {
-			e.cache.Truncate(0)
-			return reuse, err
+		n := min(chunk, len(toks)-pos)
+		if err := c.Forward(toks[pos:pos+n], n, logits, false); err != nil {
+			return err
 		}
 		pos += n
 	}
-	return reuse, nil
+	return nil
 }
 
 // checkPrompt rejects an empty prompt and ids outside the vocabulary.
