@@ -24,7 +24,7 @@ func loadGolden(t *testing.T, variant string, prec Precision) (*Model, goldenCas
 			return m, g
 		}
 	}
-	t.Skipf("golden %s not in %s", variant, dir)
+	t.Fatalf("golden %s not in %s", variant, dir)
 	return nil, goldenCase{}
 }
 
@@ -161,7 +161,7 @@ func copyCheckpoint(t *testing.T, variant string, edit func(meta string) string)
 		os.WriteFile(dstMeta, []byte(edit(string(meta))), 0o644)
 		return dst
 	}
-	t.Skipf("golden %s missing", variant)
+	t.Fatalf("golden %s not in %s", variant, dir)
 	return ""
 }
 

@@ -15,7 +15,7 @@ const mod = "github.com/nanochat-go/nanochat/"
 func TestDependencyDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps=false", "-json", "../../...").Output()
 	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
+		t.Fatalf("go list: %v", err)
 	}
 	type pkg struct {
 		ImportPath string
