@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 )
 
 func main() { os.Exit(run()) }
@@ -16,7 +15,7 @@ func run() int {
 	cmd := newRootCmd()
 	if err := cmd.Execute(); err != nil {
 		var ue usageError
-		if errors.As(err, &ue) || isCobraUsage(err) {
+		if errors.As(err, &ue) {
 			fmt.Fprintln(os.Stderr, "nanochat:", err)
 			return 2
 		}
@@ -28,14 +27,3 @@ func run() int {
 
 // usageError marks errors caused by how the command was invoked (exit 2).
 type usageError struct{ error }
-
-// isCobraUsage recognises Cobra's own argument errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
-}

@@ -97,7 +97,24 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 		root.Args = cobra.NoArgs
 		root.RunE = func(cmd *cobra.Command, args []string) error { return rootRun(g, cmd) }
 	}
+	markArgErrors(root)
 	return root
+}
+
+// markArgErrors makes every command's argument-validation error a usage
+// error (exit 2), as flag errors already are.
+func markArgErrors(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markArgErrors(sub)
+	}
 }
 
 // usesModel names the commands that load a model, so --device is resolved
