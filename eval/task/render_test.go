@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/nanochat-go/nanochat/eval/data"
-	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/llm/local"
 	"github.com/nanochat-go/nanochat/model/tokenizer"
 )
 
@@ -23,17 +23,6 @@ type upstreamRender struct {
 		IDs     []int    `json:"ids"`
 		Letters []string `json:"letters"`
 	} `json:"items"`
-}
-
-func toTok(msgs []llm.Message) []tokenizer.Message {
-	out := make([]tokenizer.Message, len(msgs))
-	for i, m := range msgs {
-		out[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
-		for _, p := range m.Parts {
-			out[i].Parts = append(out[i].Parts, tokenizer.Part{Type: p.Type, Text: p.Text})
-		}
-	}
-	return out
 }
 
 // TestUpstreamRendering checks, for every fixture item and the first toy
@@ -81,14 +70,14 @@ func TestUpstreamRendering(t *testing.T) {
 			if len(want.Letters) > 0 && !slices.Equal(it.Letters, want.Letters) {
 				t.Errorf("%s item %d: letters %v, upstream %v", c.File, i, it.Letters, want.Letters)
 			}
-			got, err := tok.RenderForCompletion(toTok(it.Messages))
+			got, err := tok.RenderForCompletion(local.TokenizerMessages(it.Messages))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(got, want.IDs) {
 				t.Errorf("%s item %d: render_for_completion\n got %v\nwant %v", c.File, i, got, want.IDs)
 			}
-			chat, _, err := tok.RenderConversation(toTok(it.Prompt()), 1<<30)
+			chat, _, err := tok.RenderConversation(local.TokenizerMessages(it.Prompt()), 1<<30)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -165,7 +165,7 @@ func (l *Model) ChatPrompt(msgs []llm.Message, reserve int) (ids []int, dropped 
 	}
 	for {
 		conv := append(append([]llm.Message{}, msgs[:sys]...), msgs[sys+dropped:]...)
-		ids, _, err = l.Tokenizer.RenderConversation(toTok(conv), 1<<31-1)
+		ids, _, err = l.Tokenizer.RenderConversation(TokenizerMessages(conv), 1<<31-1)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -180,7 +180,9 @@ func (l *Model) ChatPrompt(msgs []llm.Message, reserve int) (ids []int, dropped 
 	}
 }
 
-func toTok(msgs []llm.Message) []tokenizer.Message {
+// TokenizerMessages converts a conversation to the tokenizer's message
+// type (parts included) for rendering.
+func TokenizerMessages(msgs []llm.Message) []tokenizer.Message {
 	out := make([]tokenizer.Message, len(msgs))
 	for i, m := range msgs {
 		out[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
@@ -265,7 +267,7 @@ func (l *Model) Generate(ctx context.Context, ids []int, s llm.Settings, on func
 // Choose implements llm.Model (upstream categorical evaluation).
 func (l *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string) (int, []float32, error) {
 	conv := append(append([]llm.Message{}, msgs...), llm.Message{Role: "assistant"})
-	ids, err := l.Tokenizer.RenderForCompletion(toTok(conv))
+	ids, err := l.Tokenizer.RenderForCompletion(TokenizerMessages(conv))
 	if err != nil {
 		return 0, nil, err
 	}
