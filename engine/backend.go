@@ -1,110 +1,127 @@
 // Package engine generates tokens from a model: KV-cached prefill and
 // decode, sampling, several samples sharing one prefill, the calculator tool
-// state machine and cancellation. It works on token ids only; text,
-// terminals and HTTP live above it.
+// state machine, continuous batching and cancellation. It works on token
+// ids only; text, terminals and HTTP live above it.
 package engine
 
 import (
+	"errors"
 	"fmt"
-
-	"github.com/nanochat-go/nanochat/model"
 )
 
-// Backend is the compute device the engine drives: the CPU model here, the
-// CUDA backend elsewhere.
+// Backend is a loaded model on one compute device: the CPU (CPU) or an
+// NVIDIA GPU (kernels/cuda). It is the only way anything above this package
+// runs the model: the generation loop, scoring and bench all go through it.
+//
+// A Backend and its caches are safe for concurrent use by several
+// goroutines as long as each Cache is used by one goroutine at a time.
+// Close releases the device memory and the model deterministically; every
+// call after Close (on the backend or on one of its caches) returns an
+// error wrapping ErrClosed, and Close waits for calls in flight to finish.
 type Backend interface {
 	// VocabSize is the number of logits per position.
 	VocabSize() int
-	// ContextLen is the longest sequence the engine lets a row reach.
+	// ContextLen is the longest sequence generation lets a row reach
+	// (the model's sequence_len).
 	ContextLen() int
-	// NewCache allocates per-conversation state for batch rows.
-	NewCache(batch, maxLen int) (Cache, error)
+	// MaxPositions is the longest a cache row can be (the RoPE table,
+	// nanochat's 10·sequence_len); scoring may go up to it.
+	MaxPositions() int
 	// Describe names the device for status lines ("cpu avx512 ×2").
 	Describe() string
+	// NewCache allocates a KV cache of rows rows, each up to maxLen tokens.
+	NewCache(rows, maxLen int) (Cache, error)
+	// Allocated is the memory the backend's open caches hold, in bytes
+	// (device memory on a GPU); it drops as soon as a cache is closed.
+	Allocated() int64
+	// Close frees everything: caches, device memory, the model's file.
+	Close() error
 }
 
-// Cache is a backend's KV cache for Rows() rows at a common position.
+// Chunk is a run of new tokens for one cache row, fed at the row's own
+// position (RowLen): a whole prompt chunk or a single decode token.
+type Chunk struct {
+	Row    int
+	Tokens []int
+}
+
+// Cache is a backend's KV cache: Rows() rows that each sit at their own
+// position and advance independently. Use it from one goroutine at a time.
 type Cache interface {
+	// Rows is the number of rows; Cap the most tokens a row holds.
 	Rows() int
-	Cap() int // longest sequence it holds
-	Len() int // positions cached
-	// Forward appends T tokens per row (tokens is [rows][T]) and writes
-	// logits for the last position of each row ([rows][V]) or, with all,
-	// for every position ([rows][T][V]).
-	Forward(tokens []int, T int, logits []float32, all bool) error
-	// Truncate drops positions ≥ n.
-	Truncate(n int) error
-	// CopyFrom fills every row with row `row` of src (same backend).
-	CopyFrom(src Cache, row int) error
-	// Tokens returns the ids cached in row r.
-	Tokens(r int) []int
-}
-
-// RowCache is a Cache whose rows can sit at different positions and advance
-// independently: what continuous batching (Batcher) needs.
-type RowCache interface {
-	Cache
-	// ForwardRows feeds tokens[j] to row rows[j] and writes each listed
-	// row's next-token logits ([len(rows)][V]).
-	ForwardRows(rows []int, tokens []int, logits []float32) error
-	// CopyRow replaces row dst with row srcRow of src.
-	CopyRow(dst int, src Cache, srcRow int) error
-	// TruncateRow drops positions ≥ n of row r.
-	TruncateRow(r, n int) error
+	Cap() int
 	// RowLen is the number of positions cached in row r.
 	RowLen(r int) int
+	// Tokens returns the ids cached in row r (valid until the next call
+	// that changes the row).
+	Tokens(r int) []int
+	// Forward appends each chunk's tokens to its row (rows distinct,
+	// chunks of any lengths ≥ 1) in one step and writes the next-token
+	// logits after each chunk's last token: logits is [len(chunks)][V].
+	// On error no row has advanced.
+	Forward(chunks []Chunk, logits []float32) error
+	// Score appends c like Forward and, for each position t of c.Tokens,
+	// returns the log-softmax of the next-token distribution there at the
+	// ids gather[t] (gather may be shorter than c.Tokens; missing or nil
+	// entries gather nothing) and the topN most likely ids, most likely
+	// first, lower id first on ties. It computes no [T][V] array for the
+	// caller; memory stays bounded by the chunk.
+	Score(c Chunk, gather [][]int, topN int) ([]Scored, error)
+	// CopyRow replaces row dst with row srcRow of src (a cache of the same
+	// backend, possibly this one).
+	CopyRow(dst int, src Cache, srcRow int) error
+	// TruncateRow drops positions ≥ n of row r (0 empties the row).
+	TruncateRow(r, n int) error
+	// Close frees the cache's memory; later calls return ErrClosed.
+	Close() error
 }
 
-// CPU adapts a loaded model to Backend.
-func CPU(m *model.Model, device string) Backend { return cpuBackend{m, device} }
-
-type cpuBackend struct {
-	m      *model.Model
-	device string
+// Scored is what Score returns for one position.
+type Scored struct {
+	Gathered []float64   // log P(gather[t][i]), in gather's order
+	Top      []IDLogprob // the topN most likely ids, most likely first
 }
 
-func (b cpuBackend) VocabSize() int   { return b.m.Config.VocabSize }
-func (b cpuBackend) ContextLen() int  { return b.m.Config.SequenceLen }
-func (b cpuBackend) Describe() string { return b.device }
+// IDLogprob is a token id with its log-probability (natural log).
+type IDLogprob struct {
+	ID      int
+	Logprob float64
+}
 
-func (b cpuBackend) NewCache(batch, maxLen int) (Cache, error) {
-	c, err := b.m.NewCache(batch, maxLen)
-	if err != nil {
-		return nil, err
+// ErrClosed is wrapped by every error about a backend, cache or engine
+// used after Close.
+var ErrClosed = errors.New("closed")
+
+// CheckChunks validates a Forward call against a cache's shape: rows in
+// range and distinct, chunks non-empty and fitting, ids in the vocabulary,
+// a logits buffer large enough. Backends call it before touching state.
+func CheckChunks(c Cache, chunks []Chunk, vocab int, logits []float32) error {
+	if len(chunks) == 0 {
+		return errors.New("forward: no chunks")
 	}
-	return cpuCache{b.m, c}, nil
-}
-
-type cpuCache struct {
-	m *model.Model
-	c *model.Cache
-}
-
-func (c cpuCache) Rows() int            { return c.c.Batch }
-func (c cpuCache) Cap() int             { return c.c.MaxLen }
-func (c cpuCache) Len() int             { return c.c.Len() }
-func (c cpuCache) Truncate(n int) error { return c.c.Truncate(n) }
-func (c cpuCache) Tokens(r int) []int   { return c.c.Tokens(r) }
-func (c cpuCache) Forward(tokens []int, T int, logits []float32, all bool) error {
-	return c.m.Forward(c.c, tokens, T, logits, all)
-}
-func (c cpuCache) CopyFrom(src Cache, row int) error {
-	s, ok := src.(cpuCache)
-	if !ok {
-		return fmt.Errorf("copy cache: source is %T, want a CPU cache", src)
+	if len(logits) < len(chunks)*vocab {
+		return fmt.Errorf("forward: logits buffer holds %d floats, need %d", len(logits), len(chunks)*vocab)
 	}
-	return c.c.CopyFrom(s.c, row)
-}
-
-func (c cpuCache) ForwardRows(rows []int, tokens []int, logits []float32) error {
-	return c.m.ForwardRows(c.c, rows, tokens, logits)
-}
-func (c cpuCache) CopyRow(dst int, src Cache, srcRow int) error {
-	s, ok := src.(cpuCache)
-	if !ok {
-		return fmt.Errorf("copy cache row: source is %T, want a CPU cache", src)
+	seen := make(map[int]bool, len(chunks))
+	for _, ch := range chunks {
+		switch {
+		case ch.Row < 0 || ch.Row >= c.Rows():
+			return fmt.Errorf("forward: row %d outside the cache's %d rows", ch.Row, c.Rows())
+		case seen[ch.Row]:
+			return fmt.Errorf("forward: row %d listed twice", ch.Row)
+		case len(ch.Tokens) == 0:
+			return fmt.Errorf("forward: empty chunk for row %d", ch.Row)
+		case c.RowLen(ch.Row)+len(ch.Tokens) > c.Cap():
+			return fmt.Errorf("forward: row %d: %d cached + %d new tokens exceed the cache length %d",
+				ch.Row, c.RowLen(ch.Row), len(ch.Tokens), c.Cap())
+		}
+		seen[ch.Row] = true
+		for _, t := range ch.Tokens {
+			if t < 0 || t >= vocab {
+				return fmt.Errorf("forward: token id %d outside the vocabulary [0, %d)", t, vocab)
+			}
+		}
 	}
-	return c.c.CopyRow(dst, s.c, srcRow)
+	return nil
 }
-func (c cpuCache) TruncateRow(r, n int) error { return c.c.TruncateRow(r, n) }
-func (c cpuCache) RowLen(r int) int           { return c.c.RowLen(r) }

@@ -24,10 +24,20 @@ type Options struct {
 	Specials Specials
 	// Tool is the calculator (nil: tool calls produce no output).
 	Tool Tool
-	// PrefillChunk bounds the tokens per prefill forward, so cancellation
-	// is noticed within one chunk (default 128).
+	// Rows is the number of cache rows generations share (default 1); a
+	// request for more samples than rows grows the cache when the engine
+	// is idle.
+	Rows int
+	// PrefillChunk bounds the prompt tokens fed per step, over all
+	// requests still prefilling (default 256): a long prompt is fed in
+	// chunks between the decode steps of the requests already streaming,
+	// and cancellation is noticed within one chunk.
 	PrefillChunk int
 }
+
+// MaxSamples bounds Request.NumSamples: each sample is a cache row of the
+// full context.
+const MaxSamples = 64
 
 // Request is one generation.
 type Request struct {
@@ -43,12 +53,23 @@ type Token struct {
 	ID     int
 	Forced bool // inserted by the tool state machine, not sampled (mask 0)
 	Last   bool // the row ended with this token (<|assistant_end|> or <|bos|>)
+	// Tool is set on a <|python_end|> token that closed a tool call: what
+	// was asked and what the tool answered (the answer's tokens follow as
+	// forced tokens when OK).
+	Tool *ToolOutcome
+}
+
+// ToolOutcome is one finished tool call.
+type ToolOutcome struct {
+	Expr   []int // the tokens between <|python_start|> and <|python_end|>
+	Result []int // the tool's answer (nil when !OK)
+	OK     bool  // false: the tool gave no output (upstream's None)
 }
 
 // Stats describes a finished (or stopped) generation.
 type Stats struct {
 	PromptTokens int           // tokens in the request prompt
-	CachedTokens int           // of those, reused from the previous call
+	CachedTokens int           // of those, reused from an earlier request
 	Generated    int           // decode steps taken (tokens per row)
 	TTFT         time.Duration // request start → first token
 	Decode       time.Duration // first token → end
@@ -66,219 +87,174 @@ func (s Stats) TokensPerSecond(rows int) float64 {
 // ErrPromptTooLong is returned when the prompt leaves no room to generate.
 var ErrPromptTooLong = errors.New("prompt fills the model's context")
 
-// Engine generates from one backend. Calls are serialised; the engine keeps
-// the last conversation's cache so a continued conversation only prefills
-// its new tokens.
+// Engine generates from one backend with a single loop (continuous
+// batching, loop.go): every request takes rows of one shared cache, and
+// each step feeds prompt chunks of the requests still prefilling together
+// with one token for every row already decoding, so the weights are read
+// once per step for all of them. A finished request's rows keep their
+// tokens, so a continued conversation only prefills its new tokens (the
+// free row with the longest common prefix is chosen). A single chat is the
+// one-row case.
 type Engine struct {
 	b    Backend
 	opts Options
 
-	mu     sync.Mutex
-	cache  Cache     // batch-1 conversation cache, reused across calls
-	logits []float32 // [rows][V]
+	mu      sync.Mutex
+	queue   []*job
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+	running sync.WaitGroup
 }
 
-// New returns an engine over b.
-func New(b Backend, opts Options) *Engine {
+// ErrEngineClosed is returned by Generate after Close.
+var ErrEngineClosed = fmt.Errorf("engine %w", ErrClosed)
+
+// New starts an engine over b (which stays the caller's to close).
+func New(b Backend, opts Options) (*Engine, error) {
 	if opts.PrefillChunk <= 0 {
-		opts.PrefillChunk = 128
+		opts.PrefillChunk = 256
 	}
-	return &Engine{b: b, opts: opts}
+	opts.Rows = max(opts.Rows, 1)
+	c, err := b.NewCache(opts.Rows, b.ContextLen())
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{b: b, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := newLoop(e, c)
+	e.running.Add(1)
+	go func() {
+		defer e.running.Done()
+		l.run()
+	}()
+	return e, nil
 }
 
 // Backend returns the engine's backend.
 func (e *Engine) Backend() Backend { return e.b }
 
-// Generate runs req and calls emit once per decode step with one Token per
-// row (rows that already ended are omitted). It returns when every row has
-// ended, MaxTokens is reached, emit returns an error, or ctx is done; in
-// every case the engine stays usable.
-func (e *Engine) Generate(ctx context.Context, req Request, emit func([]Token) error) (Stats, error) {
+// Rows is the number of rows requests share at start.
+func (e *Engine) Rows() int { return e.opts.Rows }
+
+// Close fails queued and running requests with ErrEngineClosed, stops the
+// loop and frees its cache. The backend stays open.
+func (e *Engine) Close() error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	start := time.Now()
+	if !e.closed {
+		e.closed = true
+		close(e.done)
+	}
+	e.mu.Unlock()
+	e.running.Wait()
+	return nil
+}
+
+// Generate runs req and calls emit once per decode step with one Token per
+// row (rows that already ended are omitted); emit runs in the caller's
+// goroutine. It returns when every row has ended, MaxTokens is reached,
+// emit returns an error, ctx is done or the engine closes; the engine stays
+// usable in every case but the last.
+func (e *Engine) Generate(ctx context.Context, req Request, emit func([]Token) error) (Stats, error) {
 	st := Stats{PromptTokens: len(req.Prompt)}
 	rows := max(req.NumSamples, 1)
-	V, ctxLen := e.b.VocabSize(), e.b.ContextLen()
-	maxTok, err := checkRequest(req, V, ctxLen)
+	V := e.b.VocabSize()
+	maxTok, err := checkRequest(req, V, e.b.ContextLen())
 	if err != nil {
 		return st, err
 	}
-	if len(e.logits) < rows*V {
-		e.logits = make([]float32, rows*V)
-	}
-
-	// 1. Prefill into the conversation cache, reusing its common prefix.
-	if st.CachedTokens, err = e.prefill(ctx, req.Prompt, e.logits[:V]); err != nil {
-		if ctx.Err() != nil {
-			st.Stop = "cancelled"
-		}
-		return st, err
-	}
-
-	// 2. Rows: decode in the conversation cache itself for one row, else in
-	// a fresh cache whose rows all start from the prefill.
-	dec := e.cache
-	if rows > 1 {
-		c, err := e.b.NewCache(rows, len(req.Prompt)+maxTok)
-		if err != nil {
-			return st, err
-		}
-		if err := c.CopyFrom(e.cache, 0); err != nil {
-			return st, err
-		}
-		for r := 1; r < rows; r++ {
-			copy(e.logits[r*V:(r+1)*V], e.logits[:V])
-		}
-		dec = c
-	}
-
-	// 3. Decode loop (upstream Engine.generate): sample per row, apply
-	// forced tool tokens, feed the column back.
-	sp := newSampler(req.Sampling, V)
-	state := make([]rowState, rows)
-	column := make([]int, rows)
-	out := make([]Token, 0, rows)
-	st.Stop = "length"
-	for st.Generated < maxTok {
-		out = sampleStep(sp, state, e.logits[:rows*V], V, column, out[:0], e.opts)
-		if st.Generated == 0 {
-			st.TTFT = time.Since(start)
-		}
-		st.Generated++
-		if err := emit(out); err != nil {
-			st.Stop = "cancelled"
-			return e.finish(st, start), err
-		}
-		if allDone(state) {
-			st.Stop = "end"
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			st.Stop = "cancelled"
-			return e.finish(st, start), err
-		}
-		if st.Generated == maxTok {
-			break
-		}
-		if err := dec.Forward(column, 1, e.logits[:rows*V], false); err != nil {
-			return e.finish(st, start), err
-		}
-	}
-	return e.finish(st, start), nil
-}
-
-func (e *Engine) finish(st Stats, start time.Time) Stats {
-	if st.Generated > 0 {
-		st.Decode = time.Since(start) - st.TTFT
-	}
-	return st
-}
-
-// rowState is one row's tool state machine.
-type rowState struct {
-	done     bool
-	inPython bool
-	expr     []int
-	forced   []int
-}
-
-func (s *rowState) step(id int, o Options) {
-	sp := o.Specials
-	switch {
-	case id == sp.AssistantEnd || id == sp.BOS:
-		s.done = true
-	case id == sp.PythonStart && sp.PythonStart >= 0:
-		s.inPython, s.expr = true, s.expr[:0]
-	case id == sp.PythonEnd && s.inPython:
-		s.inPython = false
-		if len(s.expr) > 0 && o.Tool != nil {
-			if res, ok := o.Tool(s.expr); ok {
-				s.forced = append(s.forced, sp.OutputStart)
-				s.forced = append(s.forced, res...)
-				s.forced = append(s.forced, sp.OutputEnd)
-			}
-		}
-		s.expr = s.expr[:0]
-	case s.inPython:
-		s.expr = append(s.expr, id)
-	}
-}
-
-func allDone(s []rowState) bool {
-	for i := range s {
-		if !s[i].done {
-			return false
-		}
-	}
-	return true
-}
-
-func commonPrefix(a, b []int) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
-
-// Logits returns the next-token logits after prompt (the conversation
-// cache's common prefix is reused, as in Generate). The slice is the
-// caller's.
-func (e *Engine) Logits(ctx context.Context, prompt []int) ([]float32, error) {
+	j := &job{ctx: ctx, req: req, out: make(chan []Token, maxTok+1), start: time.Now(), maxTok: maxTok,
+		state: make([]rowState, rows), sp: newSampler(req.Sampling, V), logits: make([]float32, rows*V),
+		col: make([]int, rows), end: make(chan struct{})}
+	j.stats = st
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	V := e.b.VocabSize()
-	if len(prompt) > e.b.ContextLen() {
-		return nil, fmt.Errorf("logits: prompt of %d tokens, context is %d", len(prompt), e.b.ContextLen())
+	if e.closed {
+		e.mu.Unlock()
+		return st, ErrEngineClosed
 	}
-	if err := checkPrompt(prompt, V); err != nil {
+	e.queue = append(e.queue, j)
+	e.mu.Unlock()
+	e.poke()
+
+	// The loop may run ahead of a slow consumer (the channel is buffered);
+	// after a stop the stats count only the steps emit saw.
+	var emitErr error
+	emitted := 0
+	stop := func(err error) (Stats, error) {
+		j.fail(err)
+		e.poke()
+		<-j.end // the loop frees the rows at its next step
+		j.stats.Generated = min(j.stats.Generated, emitted)
+		j.stats.Stop = "cancelled"
+		return j.stats, err
+	}
+	for {
+		select {
+		case col, ok := <-j.out:
+			if !ok {
+				<-j.end
+				if err := j.failure(); err != nil {
+					j.stats.Generated = min(j.stats.Generated, emitted)
+					return j.stats, err
+				}
+				return j.stats, nil
+			}
+			emitted++
+			if emitErr = emit(col); emitErr != nil {
+				return stop(emitErr)
+			}
+			if ctx.Err() != nil {
+				return stop(ctx.Err())
+			}
+		case <-ctx.Done():
+			return stop(ctx.Err())
+		}
+	}
+}
+
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Score feeds tokens through a cache of its own (not the generation
+// loop's) and returns Cache.Score's answer for every position: the
+// log-probabilities of the ids gather[t] and the topN most likely ids after
+// tokens[:t+1]. Memory stays bounded by the chunk; ctx is checked between
+// chunks.
+func (e *Engine) Score(ctx context.Context, tokens []int, gather [][]int, topN int) ([]Scored, error) {
+	if len(tokens) == 0 {
+		return nil, errors.New("score: no tokens")
+	}
+	if len(tokens) > e.b.MaxPositions() {
+		return nil, fmt.Errorf("score: %d tokens exceed the model's %d positions", len(tokens), e.b.MaxPositions())
+	}
+	if err := checkPrompt(tokens, e.b.VocabSize()); err != nil {
 		return nil, err
 	}
-	out := make([]float32, V)
-	if _, err := e.prefill(ctx, prompt, out); err != nil {
+	c, err := e.b.NewCache(1, len(tokens))
+	if err != nil {
 		return nil, err
+	}
+	defer c.Close()
+	out := make([]Scored, 0, len(tokens))
+	for pos, n := 0, 0; pos < len(tokens); pos += n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n = PieceLen(len(tokens)-pos, scoreChunk)
+		var g [][]int
+		if pos < len(gather) {
+			g = gather[pos:min(pos+n, len(gather))]
+		}
+		s, err := c.Score(Chunk{Row: 0, Tokens: tokens[pos : pos+n]}, g, topN)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
 	}
 	return out, nil
-}
-
-// prefill feeds prompt into the conversation cache in chunks, after its
-// longest common prefix with what the cache holds (at least the last token
-// is fed, for its logits, which land in logits). It returns the number of
-// tokens reused; on cancellation the cache keeps what was fed.
-func (e *Engine) prefill(ctx context.Context, prompt []int, logits []float32) (int, error) {
-	if e.cache == nil {
-		c, err := e.b.NewCache(1, e.b.ContextLen())
-		if err != nil {
-			return 0, err
-		}
-		e.cache = c
-	}
-	reuse := min(commonPrefix(e.cache.Tokens(0), prompt), len(prompt)-1)
-	if err := e.cache.Truncate(reuse); err != nil {
-		return 0, err
-	}
-	err := feed(ctx, e.cache, prompt[reuse:], e.opts.PrefillChunk, logits)
-	if err != nil && ctx.Err() == nil {
-		e.cache.Truncate(0) // a failed forward leaves no trustworthy state
-	}
-	return reuse, err
-}
-
-// feed runs toks through a batch-1 cache in chunks of at most chunk tokens,
-// checking ctx between chunks; the last chunk's final logits land in logits.
-func feed(ctx context.Context, c Cache, toks []int, chunk int, logits []float32) error {
-	for pos := 0; pos < len(toks); {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n := min(chunk, len(toks)-pos)
-		if err := c.Forward(toks[pos:pos+n], n, logits, false); err != nil {
-			return err
-		}
-		pos += n
-	}
-	return nil
 }
 
 // checkPrompt rejects an empty prompt and ids outside the vocabulary.
@@ -303,6 +279,9 @@ func checkRequest(req Request, vocab, ctxLen int) (int, error) {
 	if err := checkPrompt(req.Prompt, vocab); err != nil {
 		return 0, err
 	}
+	if req.NumSamples < 0 || req.NumSamples > MaxSamples {
+		return 0, fmt.Errorf("generate: %d samples: want 1…%d", req.NumSamples, MaxSamples)
+	}
 	if len(req.Prompt) >= ctxLen {
 		return 0, fmt.Errorf("generate: %d prompt tokens, context is %d: %w", len(req.Prompt), ctxLen, ErrPromptTooLong)
 	}
@@ -311,27 +290,4 @@ func checkRequest(req Request, vocab, ctxLen int) (int, error) {
 		maxTok = req.MaxTokens
 	}
 	return maxTok, nil
-}
-
-// sampleStep is one step of upstream Engine.generate for a set of rows:
-// sample each row from its logits ([rows][vocab]), let a pending forced
-// tool token take the sample's place, run the tool state machine, and
-// write the ids to feed back into column. It appends the tokens of rows
-// that had not ended to out.
-func sampleStep(sp *sampler, state []rowState, logits []float32, vocab int, column []int, out []Token, o Options) []Token {
-	for r := range state {
-		id := sp.next(logits[r*vocab : (r+1)*vocab])
-		forced := false
-		if len(state[r].forced) > 0 {
-			id, forced = state[r].forced[0], true
-			state[r].forced = state[r].forced[1:]
-		}
-		column[r] = id
-		if state[r].done {
-			continue
-		}
-		state[r].step(id, o)
-		out = append(out, Token{Row: r, ID: id, Forced: forced, Last: state[r].done})
-	}
-	return out
 }

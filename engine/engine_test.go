@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,16 +16,38 @@ type fakeBackend struct {
 	vocab, ctxLen int
 	// next, if set, returns the token to favour after history (-1: none).
 	next     func(history []int) int
-	forwards int // Forward calls
-	fed      int // tokens fed
+	mu       sync.Mutex
+	forwards int   // Forward calls
+	fed      int   // tokens fed
+	steps    []int // chunks per Forward call
 	delay    time.Duration
 }
 
-func (b *fakeBackend) VocabSize() int   { return b.vocab }
-func (b *fakeBackend) ContextLen() int  { return b.ctxLen }
-func (b *fakeBackend) Describe() string { return "fake" }
+func (b *fakeBackend) VocabSize() int    { return b.vocab }
+func (b *fakeBackend) ContextLen() int   { return b.ctxLen }
+func (b *fakeBackend) MaxPositions() int { return 10 * b.ctxLen }
+func (b *fakeBackend) Describe() string  { return "fake" }
+func (b *fakeBackend) Allocated() int64  { return 0 }
+func (b *fakeBackend) Close() error      { return nil }
 func (b *fakeBackend) NewCache(rows, maxLen int) (Cache, error) {
 	return &fakeCache{b: b, rows: make([][]int, rows), max: maxLen}, nil
+}
+
+// logits writes the scripted logits after history into out.
+func (b *fakeBackend) logits(history []int, out []float32) {
+	h := uint64(1469598103934665603)
+	for _, t := range history {
+		h = (h ^ uint64(t)) * 1099511628211
+	}
+	for i := range out {
+		x := (h ^ uint64(i)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+		out[i] = float32(x>>40) / float32(1<<24) * 4
+	}
+	if b.next != nil {
+		if n := b.next(history); n >= 0 {
+			out[n] = 100
+		}
+	}
 }
 
 type fakeCache struct {
@@ -35,47 +58,58 @@ type fakeCache struct {
 
 func (c *fakeCache) Rows() int          { return len(c.rows) }
 func (c *fakeCache) Cap() int           { return c.max }
-func (c *fakeCache) Len() int           { return len(c.rows[0]) }
 func (c *fakeCache) Tokens(r int) []int { return c.rows[r] }
-func (c *fakeCache) Truncate(n int) error {
-	for r := range c.rows {
-		c.rows[r] = c.rows[r][:n]
+func (c *fakeCache) RowLen(r int) int   { return len(c.rows[r]) }
+func (c *fakeCache) Close() error       { return nil }
+func (c *fakeCache) Forward(chunks []Chunk, logits []float32) error {
+	if err := CheckChunks(c, chunks, c.b.vocab, logits); err != nil {
+		return err
 	}
-	return nil
-}
-func (c *fakeCache) CopyFrom(src Cache, row int) error {
-	s := src.(*fakeCache)
-	for r := range c.rows {
-		c.rows[r] = slices.Clone(s.rows[row])
-	}
-	return nil
-}
-func (c *fakeCache) Forward(tokens []int, T int, logits []float32, all bool) error {
+	c.b.mu.Lock()
 	c.b.forwards++
-	c.b.fed += len(tokens)
+	c.b.steps = append(c.b.steps, len(chunks))
+	for _, ch := range chunks {
+		c.b.fed += len(ch.Tokens)
+	}
+	c.b.mu.Unlock()
 	time.Sleep(c.b.delay)
 	V := c.b.vocab
-	for r := range c.rows {
-		if len(c.rows[r])+T > c.max {
-			return errors.New("fake cache overflow")
-		}
-		c.rows[r] = append(c.rows[r], tokens[r*T:(r+1)*T]...)
-		out := logits[r*V : (r+1)*V]
-		h := uint64(1469598103934665603)
-		for _, t := range c.rows[r] {
-			h = (h ^ uint64(t)) * 1099511628211
-		}
-		for i := range out {
-			x := (h ^ uint64(i)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
-			out[i] = float32(x>>40) / float32(1<<24) * 4
-		}
-		if c.b.next != nil {
-			if n := c.b.next(c.rows[r]); n >= 0 {
-				out[n] = 100
-			}
-		}
+	for k, ch := range chunks {
+		c.rows[ch.Row] = append(c.rows[ch.Row], ch.Tokens...)
+		c.b.logits(c.rows[ch.Row], logits[k*V:(k+1)*V])
 	}
 	return nil
+}
+func (c *fakeCache) Score(ch Chunk, gather [][]int, topN int) ([]Scored, error) {
+	return scoreChunked(ch, gather, topN, c.b.vocab, func(part Chunk, logits []float32, all bool) error {
+		V := c.b.vocab
+		for i, id := range part.Tokens {
+			c.rows[part.Row] = append(c.rows[part.Row], id)
+			if all {
+				c.b.logits(c.rows[part.Row], logits[i*V:(i+1)*V])
+			}
+		}
+		if !all {
+			c.b.logits(c.rows[part.Row], logits[:V])
+		}
+		return nil
+	})
+}
+func (c *fakeCache) CopyRow(dst int, src Cache, srcRow int) error {
+	c.rows[dst] = slices.Clone(src.(*fakeCache).rows[srcRow])
+	return nil
+}
+func (c *fakeCache) TruncateRow(r, n int) error { c.rows[r] = c.rows[r][:n]; return nil }
+
+// newEngine starts an engine over b, closed at the end of the test.
+func newEngine(t *testing.T, b Backend, o Options) *Engine {
+	t.Helper()
+	e, err := New(b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
 
 const (
@@ -114,27 +148,26 @@ func ids(toks []Token) []int {
 
 func TestGreedyIsArgmaxAndDeterministic(t *testing.T) {
 	b := &fakeBackend{vocab: 90, ctxLen: 64}
-	e := New(b, Options{Specials: specials})
+	e := newEngine(t, b, Options{Specials: specials})
 	req := Request{Prompt: []int{1, 2, 3}, MaxTokens: 10}
 	a, st := collect(t, e, req)
 	if st.Generated != 10 || len(a[0]) != 10 || st.Stop != "length" {
 		t.Fatalf("generated %d tokens (stop %q), want 10 (length)", len(a[0]), st.Stop)
 	}
-	// Recompute argmax independently with a fresh cache.
-	c, _ := b.NewCache(1, 64)
+	// Recompute argmax independently from the script.
 	logits := make([]float32, 90)
 	hist := []int{1, 2, 3}
-	c.Forward(hist, 3, logits, false)
 	for i, tok := range a[0] {
+		b.logits(hist, logits)
 		if want := Argmax(logits); tok.ID != want {
 			t.Fatalf("step %d: got %d, want argmax %d", i, tok.ID, want)
 		}
-		c.Forward([]int{tok.ID}, 1, logits, false)
+		hist = append(hist, tok.ID)
 	}
-	e2 := New(&fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials})
+	e2 := newEngine(t, &fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials})
 	req.Temperature, req.Seed = 1, 7
 	x, _ := collect(t, e2, req)
-	y, _ := collect(t, New(&fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials}), req)
+	y, _ := collect(t, newEngine(t, &fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials}), req)
 	if !slices.Equal(ids(x[0]), ids(y[0])) {
 		t.Fatalf("same seed gave %v and %v", ids(x[0]), ids(y[0]))
 	}
@@ -142,9 +175,10 @@ func TestGreedyIsArgmaxAndDeterministic(t *testing.T) {
 
 func TestForkedRowsEqualIndependentRuns(t *testing.T) {
 	// At temperature 0 every row must equal a batch-1 run.
-	e := New(&fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials})
+	// The engine starts with one row and grows its cache for three.
+	e := newEngine(t, &fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials})
 	rows, _ := collect(t, e, Request{Prompt: []int{5, 6, 7, 8}, NumSamples: 3, MaxTokens: 12})
-	single, _ := collect(t, New(&fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials}), Request{Prompt: []int{5, 6, 7, 8}, MaxTokens: 12})
+	single, _ := collect(t, newEngine(t, &fakeBackend{vocab: 90, ctxLen: 64}, Options{Specials: specials}), Request{Prompt: []int{5, 6, 7, 8}, MaxTokens: 12})
 	for r := range rows {
 		if !slices.Equal(ids(rows[r]), ids(single[0])) {
 			t.Errorf("row %d: %v, want %v", r, ids(rows[r]), ids(single[0]))
@@ -159,7 +193,7 @@ func TestStopsAtAssistantEndAndReusesPrefix(t *testing.T) {
 		}
 		return 50
 	}}
-	e := New(b, Options{Specials: specials})
+	e := newEngine(t, b, Options{Specials: specials})
 	rows, st := collect(t, e, Request{Prompt: []int{1, 2, 3}, MaxTokens: 20})
 	if got := ids(rows[0]); !slices.Equal(got, []int{50, 50, 50, tEnd}) || !rows[0][3].Last || st.Stop != "end" {
 		t.Fatalf("got %v (stop %q), want [50 50 50 end] ending the row", got, st.Stop)
@@ -174,7 +208,7 @@ func TestStopsAtAssistantEndAndReusesPrefix(t *testing.T) {
 }
 
 func TestCancellationLeavesEngineUsable(t *testing.T) {
-	e := New(&fakeBackend{vocab: 90, ctxLen: 512}, Options{Specials: specials})
+	e := newEngine(t, &fakeBackend{vocab: 90, ctxLen: 512}, Options{Specials: specials})
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
 	st, err := e.Generate(ctx, Request{Prompt: []int{1, 2}, MaxTokens: 400}, func([]Token) error {
@@ -209,7 +243,7 @@ func TestToolCallForcesOutputTokens(t *testing.T) {
 		gotExpr = slices.Clone(expr)
 		return []int{42, 43}, true
 	}
-	e := New(b, Options{Specials: specials, Tool: tool})
+	e := newEngine(t, b, Options{Specials: specials, Tool: tool})
 	rows, _ := collect(t, e, Request{Prompt: []int{1, 2}, MaxTokens: 30})
 	want := []int{tPyStart, 7, 8, tPyEnd, tOutStart, 42, 43, tOutEnd, 60, tEnd}
 	if got := ids(rows[0]); !slices.Equal(got, want) {
@@ -222,11 +256,17 @@ func TestToolCallForcesOutputTokens(t *testing.T) {
 		if forced := i >= 4 && i <= 7; tok.Forced != forced {
 			t.Errorf("token %d (%d): forced %t, want %t", i, tok.ID, tok.Forced, forced)
 		}
+		if (tok.Tool != nil) != (i == 3) {
+			t.Errorf("token %d (%d): tool outcome %+v, want one only on python_end", i, tok.ID, tok.Tool)
+		}
+	}
+	if o := rows[0][3].Tool; o == nil || !o.OK || !slices.Equal(o.Expr, []int{7, 8}) || !slices.Equal(o.Result, []int{42, 43}) {
+		t.Fatalf("tool outcome %+v, want expr [7 8] result [42 43] ok", o)
 	}
 }
 
 func TestPromptTooLong(t *testing.T) {
-	e := New(&fakeBackend{vocab: 90, ctxLen: 8}, Options{Specials: specials})
+	e := newEngine(t, &fakeBackend{vocab: 90, ctxLen: 8}, Options{Specials: specials})
 	_, err := e.Generate(context.Background(), Request{Prompt: make([]int, 8)}, func([]Token) error { return nil })
 	if !errors.Is(err, ErrPromptTooLong) {
 		t.Fatalf("err %v, want ErrPromptTooLong", err)
@@ -273,21 +313,3 @@ func TestSamplingRespectsTopKAndTopP(t *testing.T) {
 		}
 	}
 }
-
-func (c *fakeCache) ForwardRows(rows []int, tokens []int, logits []float32) error {
-	V := c.b.vocab
-	for j, r := range rows {
-		sub := &fakeCache{b: c.b, rows: [][]int{c.rows[r]}, max: c.max}
-		if err := sub.Forward(tokens[j:j+1], 1, logits[j*V:(j+1)*V], false); err != nil {
-			return err
-		}
-		c.rows[r] = sub.rows[0]
-	}
-	return nil
-}
-func (c *fakeCache) CopyRow(dst int, src Cache, srcRow int) error {
-	c.rows[dst] = slices.Clone(src.(*fakeCache).rows[srcRow])
-	return nil
-}
-func (c *fakeCache) TruncateRow(r, n int) error { c.rows[r] = c.rows[r][:n]; return nil }
-func (c *fakeCache) RowLen(r int) int           { return len(c.rows[r]) }

@@ -40,9 +40,14 @@ func TestGoldenGreedy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer m.Close()
-			e := engine.New(engine.CPU(m, "cpu"), engine.Options{PrefillChunk: 100, Specials: engine.Specials{
+			b := engine.CPU(m, "cpu")
+			defer b.Close()
+			e, err := engine.New(b, engine.Options{PrefillChunk: 100, Specials: engine.Specials{
 				BOS: ct.BOS, AssistantEnd: ct.AssistantEnd, PythonStart: -1, PythonEnd: -1, OutputStart: -1, OutputEnd: -1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
 			var got []int
 			_, err = e.Generate(context.Background(), engine.Request{Prompt: g.Tokens[:g.PromptLen], MaxTokens: len(g.Greedy)},
 				func(col []engine.Token) error { got = append(got, col[0].ID); return nil })

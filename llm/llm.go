@@ -1,13 +1,13 @@
 // Package llm is the text-level interface to a language model that the TUI,
 // the eval runner and the HTTP server consume: conversations in, streamed
 // text and tool calls out. Local runs a checkpoint in-process through the
-// engine; a remote implementation speaks the OpenAI API.
+// engine; a remote implementation speaks the OpenAI API. Decoder is the
+// one reader of the calculator grammar in a reply, for all of them.
 package llm
 
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -26,7 +26,7 @@ type Message struct {
 
 // Part is one piece of a structured assistant message.
 type Part struct {
-	Type string `json:"type"` // "text", "python" or "python_output"
+	Type string `json:"type"` // PartText, PartPython or PartPythonOutput
 	Text string `json:"text"`
 }
 
@@ -111,60 +111,4 @@ type Model interface {
 	// ties) and the letters' logits.
 	Choose(ctx context.Context, msgs []Message, letters []string) (int, []float32, error)
 	Close() error
-}
-
-// Literal text of nanochat's tool tokens, as they appear in Row.Raw.
-const (
-	pythonStart = "<|python_start|>"
-	pythonEnd   = "<|python_end|>"
-	outputStart = "<|output_start|>"
-	outputEnd   = "<|output_end|>"
-)
-
-// ParseRaw splits upstream-style raw completion text (tool tokens written
-// literally, as in Row.Raw) into the visible text and structured parts, so
-// a stored completion can be continued as a conversation.
-func ParseRaw(raw string) (text string, parts []Part) {
-	var vis strings.Builder
-	addText := func(s string) {
-		if s == "" {
-			return
-		}
-		vis.WriteString(s)
-		if n := len(parts); n > 0 && parts[n-1].Type == "text" {
-			parts[n-1].Text += s
-			return
-		}
-		parts = append(parts, Part{Type: "text", Text: s})
-	}
-	for raw != "" {
-		i := strings.Index(raw, pythonStart)
-		j := strings.Index(raw, outputStart)
-		switch {
-		case i >= 0 && (j < 0 || i < j):
-			addText(raw[:i])
-			rest := raw[i+len(pythonStart):]
-			end := strings.Index(rest, pythonEnd)
-			if end < 0 {
-				parts = append(parts, Part{Type: "python", Text: rest})
-				return vis.String(), parts
-			}
-			parts = append(parts, Part{Type: "python", Text: rest[:end]})
-			raw = rest[end+len(pythonEnd):]
-		case j >= 0:
-			addText(raw[:j])
-			rest := raw[j+len(outputStart):]
-			end := strings.Index(rest, outputEnd)
-			if end < 0 {
-				parts = append(parts, Part{Type: "python_output", Text: rest})
-				return vis.String(), parts
-			}
-			parts = append(parts, Part{Type: "python_output", Text: rest[:end]})
-			raw = rest[end+len(outputEnd):]
-		default:
-			addText(raw)
-			raw = ""
-		}
-	}
-	return vis.String(), parts
 }

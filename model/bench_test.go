@@ -29,14 +29,14 @@ func BenchmarkDecodeD20(b *testing.B) {
 		prompt[i] = (i * 7919) % cfg.VocabSize
 	}
 	logits := make([]float32, cfg.VocabSize)
-	if err := m.Forward(c, prompt, ctx, logits, false); err != nil {
+	if err := m.Forward(c, []Chunk{{0, prompt}}, logits, false); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(m.WeightBytes())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.Truncate(ctx)
-		if err := m.Forward(c, []int{i % cfg.VocabSize}, 1, logits, false); err != nil {
+		c.TruncateRow(0, ctx)
+		if err := m.Forward(c, []Chunk{{0, []int{i % cfg.VocabSize}}}, logits, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,15 +3,14 @@ package model
 import "fmt"
 
 // Cache is the per-conversation state of Forward: the KV cache of every
-// layer for Batch rows that all sit at the same position, plus the smear and
-// bigram state. It also owns the scratch buffers, so a Cache must be used by
-// one goroutine at a time.
+// layer for Batch rows, each at its own position, plus the smear and bigram
+// state. It also owns the scratch buffers, so a Cache must be used by one
+// goroutine at a time.
 type Cache struct {
 	m      *Model
 	Batch  int
 	MaxLen int
 	pos    []int // [Batch] tokens already cached per row
-	all    []int // 0…Batch-1, the row list of a whole-cache Forward
 
 	// Per layer: [Batch][NKV][MaxLen][HeadDim], head-major so attention
 	// streams each head. fp32 (k, v) for Exact models; bf16 bits (kb, vb)
@@ -20,7 +19,8 @@ type Cache struct {
 	kb, vb [][]uint16
 	toks   []int // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
 
-	ws workspace
+	ws   workspace
+	step step // the current Forward's flattened chunks
 }
 
 // NewCache allocates a cache for batch rows of up to maxLen tokens.
@@ -34,10 +34,7 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 	kv := m.Config.KVDim()
 	c := &Cache{m: m, Batch: batch, MaxLen: maxLen,
 		k: make([][]float32, m.Config.NLayer), v: make([][]float32, m.Config.NLayer),
-		toks: make([]int, batch*maxLen), pos: make([]int, batch), all: make([]int, batch)}
-	for i := range c.all {
-		c.all[i] = i
-	}
+		toks: make([]int, batch*maxLen), pos: make([]int, batch)}
 	for i := range c.k {
 		if m.Prec == BF16 {
 			if i == 0 {
@@ -53,30 +50,8 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 	return c, nil
 }
 
-// Reset empties every row (keeping the memory).
-func (c *Cache) Reset() {
-	for i := range c.pos {
-		c.pos[i] = 0
-	}
-}
-
-// Len is the number of positions cached in row 0 (all rows after Forward
-// calls over the whole cache).
-func (c *Cache) Len() int { return c.pos[0] }
-
 // RowLen is the number of positions cached in row r.
 func (c *Cache) RowLen(r int) int { return c.pos[r] }
-
-// Truncate drops cached positions ≥ n of every row, so a conversation can
-// continue from a shared prefix without recomputing it.
-func (c *Cache) Truncate(n int) error {
-	for r := range c.pos {
-		if err := c.TruncateRow(r, n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // TruncateRow drops positions ≥ n of row r (0 frees the row).
 func (c *Cache) TruncateRow(r, n int) error {
@@ -90,19 +65,9 @@ func (c *Cache) TruncateRow(r, n int) error {
 // Tokens returns the cached token ids of row b (valid until the next Forward).
 func (c *Cache) Tokens(b int) []int { return c.toks[b*c.MaxLen : b*c.MaxLen+c.pos[b]] }
 
-// CopyFrom fills every row of c with row src of o (batch-1 prefill shared by
-// num_samples rows, as nanochat's KVCache.prefill does), including the smear
-// and bigram state (the cached token ids).
-func (c *Cache) CopyFrom(o *Cache, src int) error {
-	for b := 0; b < c.Batch; b++ {
-		if err := c.CopyRow(b, o, src); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// CopyRow replaces row dst of c with row src of o.
+// CopyRow replaces row dst of c with row src of o (o may be c), including
+// the smear and bigram state (the cached token ids): a prefill shared by
+// num_samples rows, as nanochat's KVCache.prefill does.
 func (c *Cache) CopyRow(dst int, o *Cache, src int) error {
 	if o.m != c.m || src < 0 || src >= o.Batch || dst < 0 || dst >= c.Batch || o.pos[src] > c.MaxLen {
 		return fmt.Errorf("copy cache row %d to row %d: incompatible caches", src, dst)
@@ -152,4 +117,14 @@ func (ws *workspace) ensure(cfg Config, vp, n int) {
 	ws.fc = make([]float32, n*4*C)
 	ws.row = make([]float32, 4*C)
 	ws.last = make([]float32, n*C)
+}
+
+// Bytes is the memory the cache's KV arrays and token ids take.
+func (c *Cache) Bytes() int64 {
+	elem := int64(4)
+	if c.kb != nil {
+		elem = 2
+	}
+	kv := 2 * int64(len(c.pos)) * int64(c.MaxLen) * int64(c.m.Config.KVDim()) * int64(c.m.Config.NLayer) * elem
+	return kv + 8*int64(len(c.toks))
 }

@@ -8,69 +8,98 @@ import (
 	"github.com/nanochat-go/nanochat/kernels"
 )
 
-// Forward runs T new tokens for every row of c (tokens is [Batch][T]), each
-// row continuing at its own cached length, appends them to the cache, and
-// writes fp32 logits (cropped to vocab_size, softcapped): [Batch][T][V] when
-// all is set, else [Batch][V] for each row's last position. It is
-// nanochat's GPT.forward (spec §1.2) with a KV cache; unlike nanochat it
-// also smears the first token of a chunk with the cached previous token, so
-// any chunking of a sequence computes the same as one full forward.
-func (m *Model) Forward(c *Cache, tokens []int, T int, logits []float32, all bool) error {
-	return m.forward(c, c.all, tokens, T, logits, all)
+// Chunk is a run of new tokens for one cache row, fed at that row's own
+// cached length.
+type Chunk struct {
+	Row    int
+	Tokens []int
 }
 
-// ForwardRows advances only the listed rows by one token each (tokens[j]
-// for row rows[j]) and writes their next-token logits ([len(rows)][V]):
-// the decode step of continuous batching, where rows sit at different
-// positions and idle rows are skipped.
-func (m *Model) ForwardRows(c *Cache, rows []int, tokens []int, logits []float32) error {
-	for j, r := range rows {
-		if r < 0 || r >= c.Batch || slices.Contains(rows[:j], r) {
-			return fmt.Errorf("forward rows: row %d invalid or repeated (cache has %d rows)", r, c.Batch)
-		}
-	}
-	return m.forward(c, rows, tokens, 1, logits, false)
-}
-
-func (m *Model) forward(c *Cache, rows []int, tokens []int, T int, logits []float32, all bool) error {
-	cfg, a, w := m.Config, m.Arch, m.W
-	B, C, V := len(rows), cfg.NEmbd, cfg.VocabSize
-	N := B * T
-	switch {
-	case c.m != m:
+// Forward appends each chunk's tokens to its row of c (rows distinct, each
+// continuing at its own cached length, chunks of any lengths ≥ 1) in one
+// pass and writes fp32 logits (cropped to vocab_size, softcapped): for every
+// position in chunk order ([ΣT][V]) when all is set, else for each chunk's
+// last position ([len(chunks)][V]). Rows not listed are untouched; on error
+// nothing has changed. It is nanochat's GPT.forward (spec §1.2) with a KV
+// cache; unlike nanochat it also smears the first token of a chunk with the
+// cached previous token, so any chunking of a sequence computes the same as
+// one full forward.
+func (m *Model) Forward(c *Cache, chunks []Chunk, logits []float32, all bool) error {
+	if c.m != m {
 		return fmt.Errorf("forward: cache belongs to another model")
-	case T <= 0 || len(tokens) != N:
-		return fmt.Errorf("forward: %d tokens for %d rows × %d positions", len(tokens), B, T)
 	}
-	for _, r := range rows {
-		if c.pos[r]+T > c.MaxLen {
-			return fmt.Errorf("forward: row %d: %d cached + %d new tokens exceed the cache length %d", r, c.pos[r], T, c.MaxLen)
+	if len(chunks) == 0 {
+		return fmt.Errorf("forward: no chunks")
+	}
+	V := m.Config.VocabSize
+	N := 0
+	for j, ch := range chunks {
+		r := ch.Row
+		switch {
+		case r < 0 || r >= c.Batch || slices.ContainsFunc(chunks[:j], func(o Chunk) bool { return o.Row == r }):
+			return fmt.Errorf("forward: row %d invalid or repeated (cache has %d rows)", r, c.Batch)
+		case len(ch.Tokens) == 0:
+			return fmt.Errorf("forward: empty chunk for row %d", r)
+		case c.pos[r]+len(ch.Tokens) > c.MaxLen:
+			return fmt.Errorf("forward: row %d: %d cached + %d new tokens exceed the cache length %d", r, c.pos[r], len(ch.Tokens), c.MaxLen)
 		}
+		for _, t := range ch.Tokens {
+			if t < 0 || t >= V {
+				return fmt.Errorf("forward: token id %d outside the vocabulary [0, %d)", t, V)
+			}
+		}
+		N += len(ch.Tokens)
 	}
-	outRows := B
+	outRows := len(chunks)
 	if all {
 		outRows = N
 	}
 	if len(logits) < outRows*V {
 		return fmt.Errorf("forward: logits buffer holds %d floats, need %d", len(logits), outRows*V)
 	}
-	for _, t := range tokens {
-		if t < 0 || t >= V {
-			return fmt.Errorf("forward: token id %d outside the vocabulary [0, %d)", t, V)
+	return m.forward(c, chunks, N, logits, all)
+}
+
+// step is the flattened view of one forward call: token n sits at
+// position pos[n] of row row[n]; chunk j's tokens are n ∈ [off[j], off[j+1]).
+type step struct {
+	chunks []Chunk
+	tokens []int // [N] every chunk's tokens, in order
+	row    []int // [N]
+	pos    []int // [N]
+	off    []int // [len(chunks)+1]
+}
+
+func (s *step) fill(c *Cache, chunks []Chunk) {
+	s.chunks = chunks
+	s.tokens, s.row, s.pos, s.off = s.tokens[:0], s.row[:0], s.pos[:0], append(s.off[:0], 0)
+	for _, ch := range chunks {
+		for t, id := range ch.Tokens {
+			s.tokens = append(s.tokens, id)
+			s.row = append(s.row, ch.Row)
+			s.pos = append(s.pos, c.pos[ch.Row]+t)
 		}
+		s.off = append(s.off, len(s.tokens))
 	}
+}
+
+func (m *Model) forward(c *Cache, chunks []Chunk, N int, logits []float32, all bool) error {
+	cfg, a, w := m.Config, m.Arch, m.W
+	C := cfg.NEmbd
 	ws := &c.ws
 	ws.ensure(cfg, a.PaddedVocab, N)
-	for j, r := range rows {
-		copy(c.toks[r*c.MaxLen+c.pos[r]:], tokens[j*T:(j+1)*T])
+	st := &c.step
+	st.fill(c, chunks)
+	for n, id := range st.tokens {
+		c.toks[st.row[n]*c.MaxLen+st.pos[n]] = id
 	}
 
-	m.embed(c, rows, tokens, T)  // ws.x = x0 = norm(wte[idx]) (+ smear)
-	m.bigram(c, rows, tokens, T) // ws.emb = bigram embeddings (A4b)
+	m.embed(c, st)  // ws.x = x0 = norm(wte[idx]) (+ smear)
+	m.bigram(c, st) // ws.emb = bigram embeddings (A4b)
 	copy(ws.x0[:N*C], ws.x[:N*C])
 	for i := range w.Layers {
 		m.mix(c, i, N)
-		m.attention(c, i, rows, tokens, T)
+		m.attention(c, i, st)
 		m.mlp(c, i, N)
 		if a.Smear && i == cfg.NLayer/2 {
 			copy(ws.xb[:N*C], ws.x[:N*C])
@@ -79,19 +108,19 @@ func (m *Model) forward(c *Cache, rows []int, tokens []int, T int, logits []floa
 	if a.Smear {
 		kernels.Axpy(-w.BackoutLambda, ws.xb[:N*C], ws.x[:N*C])
 	}
-	m.logits(c, B, T, logits, all)
-	for _, r := range rows {
-		c.pos[r] += T
+	m.logits(c, st, logits, all)
+	for _, ch := range chunks {
+		c.pos[ch.Row] += len(ch.Tokens)
 	}
 	return nil
 }
 
 // embed writes ws.x[n] = norm(wte[tok]) and, for A7, smears each token with
 // the previous token's pre-smear embedding (ws.emb keeps the pre-smear rows).
-func (m *Model) embed(c *Cache, rows, tokens []int, T int) {
+func (m *Model) embed(c *Cache, st *step) {
 	ws, C := &c.ws, m.Config.NEmbd
-	N := len(tokens)
-	for n, tok := range tokens {
+	N := len(st.tokens)
+	for n, tok := range st.tokens {
 		m.W.WTE.Row(ws.emb[n*C:(n+1)*C], tok)
 	}
 	kernels.RMSNorm(ws.emb[:N*C], ws.emb[:N*C], N, C)
@@ -100,16 +129,16 @@ func (m *Model) embed(c *Cache, rows, tokens []int, T int) {
 		return
 	}
 	gate := m.W.SmearGate
-	for j, r := range rows {
-		for t := 0; t < T; t++ {
-			n := j*T + t
+	for j := range st.chunks {
+		for n := st.off[j]; n < st.off[j+1]; n++ {
+			r, pos := st.row[n], st.pos[n]
 			var prev []float32
 			switch {
-			case t > 0:
+			case n > st.off[j]:
 				prev = ws.emb[(n-1)*C : n*C]
-			case c.pos[r] > 0:
+			case pos > 0:
 				prev = ws.row[:C]
-				m.W.WTE.Row(prev, c.toks[r*c.MaxLen+c.pos[r]-1])
+				m.W.WTE.Row(prev, c.toks[r*c.MaxLen+pos-1])
 				kernels.RMSNorm(prev, prev, 1, C)
 			default:
 				continue
@@ -126,18 +155,19 @@ func (m *Model) embed(c *Cache, rows, tokens []int, T int) {
 // Upstream hashed within each forward call, so a single-token decode step
 // always used 5V−1 (DecodeBigramReset); prefill chunks here still see the
 // cached previous token, so chunking a prompt changes nothing.
-func (m *Model) bigram(c *Cache, rows, tokens []int, T int) {
+func (m *Model) bigram(c *Cache, st *step) {
 	if !m.Arch.Bigram {
 		return
 	}
 	ws, C := &c.ws, m.Config.NEmbd
 	mod := int64(5*m.Config.VocabSize - 1)
-	for j, r := range rows {
-		for t := 0; t < T; t++ {
-			n, pos := j*T+t, c.pos[r]+t
+	for j := range st.chunks {
+		single := st.off[j+1]-st.off[j] == 1
+		for n := st.off[j]; n < st.off[j+1]; n++ {
+			r, pos := st.row[n], st.pos[n]
 			idx := mod
-			if pos > 0 && !(T == 1 && m.Arch.DecodeBigramReset) {
-				cur, prev := int64(tokens[n]), int64(c.toks[r*c.MaxLen+pos-1])
+			if pos > 0 && !(single && m.Arch.DecodeBigramReset) {
+				cur, prev := int64(st.tokens[n]), int64(c.toks[r*c.MaxLen+pos-1])
 				idx = ((36313 * cur) ^ (27191 * prev)) % mod
 			}
 			m.W.Bigram.Row(ws.emb[n*C:(n+1)*C], int(idx))
@@ -162,9 +192,9 @@ func (m *Model) mix(c *Cache, i, N int) {
 }
 
 // attention is x += c_proj(attn(norm(x))) for layer i (spec §1.3).
-func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
+func (m *Model) attention(c *Cache, i int, st *step) {
 	cfg, a, l := m.Config, m.Arch, &m.W.Layers[i]
-	ws, N, C := &c.ws, len(tokens), cfg.NEmbd
+	ws, N, C := &c.ws, len(st.tokens), cfg.NEmbd
 	H, KV, hd := cfg.NHead, cfg.NKVHead, cfg.HeadDim()
 	qd, kvd := H*hd, KV*hd
 	h := ws.h[:N*C]
@@ -175,7 +205,7 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 	if l.VE != nil {
 		// v += scale·sigmoid(ve_gate(h[:ch])) · ve[tok], one gate per KV head.
 		ch := a.VEGateCh
-		for n, tok := range tokens {
+		for n, tok := range st.tokens {
 			ve := ws.ve[n*kvd : (n+1)*kvd]
 			l.VE.Row(ve, tok)
 			for g := 0; g < KV; g++ {
@@ -190,9 +220,8 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 		}
 	}
 	for n := 0; n < N; n++ {
-		pos := c.pos[rows[n/T]] + n%T
-		m.rope(ws.q[n*qd:(n+1)*qd], pos)
-		m.rope(ws.k[n*kvd:(n+1)*kvd], pos)
+		m.rope(ws.q[n*qd:(n+1)*qd], st.pos[n])
+		m.rope(ws.k[n*kvd:(n+1)*kvd], st.pos[n])
 	}
 	kernels.RMSNorm(ws.q[:N*qd], ws.q[:N*qd], N*H, hd)
 	kernels.RMSNorm(ws.k[:N*kvd], ws.k[:N*kvd], N*KV, hd)
@@ -200,14 +229,15 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 		kernels.Scale(a.QKScale, ws.q[:N*qd])
 		kernels.Scale(a.QKScale, ws.k[:N*kvd])
 	}
-	window := a.Windows[i]
-	if T == 1 && a.DecodeNoWindow {
-		window = -1
-	}
-	for j, r := range rows {
-		base, p0 := r*c.MaxLen*kvd, c.pos[r]
+	for j, ch := range st.chunks {
+		r, n0, T := ch.Row, st.off[j], len(ch.Tokens)
+		window := a.Windows[i]
+		if T == 1 && a.DecodeNoWindow {
+			window = -1
+		}
+		base, p0 := r*c.MaxLen*kvd, st.pos[n0]
 		for t := 0; t < T; t++ {
-			src := (j*T + t) * kvd
+			src := (n0 + t) * kvd
 			for g := 0; g < KV; g++ {
 				dst := base + (g*c.MaxLen+p0+t)*hd
 				if c.kb != nil {
@@ -219,7 +249,7 @@ func (m *Model) attention(c *Cache, i int, rows, tokens []int, T int) {
 				copy(c.v[i][dst:dst+hd], ws.v[src+g*hd:src+(g+1)*hd])
 			}
 		}
-		out, q := ws.att[j*T*qd:(j+1)*T*qd], ws.q[j*T*qd:(j+1)*T*qd]
+		out, q := ws.att[n0*qd:(n0+T)*qd], ws.q[n0*qd:(n0+T)*qd]
 		p := kernels.Attn{T: T, Pos0: p0, NHead: H, NKV: KV, HeadDim: hd, Window: window, Stride: hd, HeadStride: c.MaxLen * hd}
 		if c.kb != nil {
 			kernels.AttentionBF16(out, q, c.kb[i][base:base+c.MaxLen*kvd], c.vb[i][base:base+c.MaxLen*kvd], p)
@@ -258,15 +288,16 @@ func (m *Model) mlp(c *Cache, i, N int) {
 }
 
 // logits computes softcap(crop(lm_head(norm(x)))) for every position or for
-// each row's last one.
-func (m *Model) logits(c *Cache, B, T int, out []float32, all bool) {
+// each chunk's last one.
+func (m *Model) logits(c *Cache, st *step, out []float32, all bool) {
 	ws, C, V, Vp := &c.ws, m.Config.NEmbd, m.Config.VocabSize, m.Arch.PaddedVocab
-	rows := B * T
+	rows := len(st.tokens)
 	src := ws.x[:rows*C]
 	if !all {
-		rows = B
-		for b := 0; b < B; b++ {
-			copy(ws.last[b*C:(b+1)*C], ws.x[((b+1)*T-1)*C:(b+1)*T*C])
+		rows = len(st.chunks)
+		for j := range st.chunks {
+			last := st.off[j+1] - 1
+			copy(ws.last[j*C:(j+1)*C], ws.x[last*C:(last+1)*C])
 		}
 		src = ws.last[:rows*C]
 	}

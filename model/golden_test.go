@@ -65,7 +65,7 @@ func TestGoldenForward(t *testing.T) {
 				t.Fatal(err)
 			}
 			logits := make([]float32, T*V)
-			if err := m.Forward(c, g.Tokens, T, logits, true); err != nil {
+			if err := m.Forward(c, []Chunk{{0, g.Tokens}}, logits, true); err != nil {
 				t.Fatal(err)
 			}
 			checkLogits(t, g, logits, V)
@@ -134,7 +134,7 @@ func checkGreedy(t *testing.T, m *Model, g goldenCase) {
 		t.Fatal(err)
 	}
 	logits := make([]float32, V)
-	if err := m.Forward(c, prompt, len(prompt), logits, false); err != nil {
+	if err := m.Forward(c, []Chunk{{0, prompt}}, logits, false); err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range g.Greedy {
@@ -149,7 +149,7 @@ func checkGreedy(t *testing.T, m *Model, g goldenCase) {
 			return
 		}
 		if i+1 < len(g.Greedy) {
-			if err := m.Forward(c, []int{got}, 1, logits, false); err != nil {
+			if err := m.Forward(c, []Chunk{{0, []int{got}}}, logits, false); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -51,7 +51,7 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 			V := m.Config.VocabSize
 			full, _ := m.NewCache(1, len(toks))
 			want := make([]float32, len(toks)*V)
-			if err := m.Forward(full, toks, len(toks), want, true); err != nil {
+			if err := m.Forward(full, []Chunk{{0, toks}}, want, true); err != nil {
 				t.Fatal(err)
 			}
 			c, _ := m.NewCache(1, len(toks))
@@ -61,7 +61,7 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 				if n == 1 && (m.Arch.DecodeBigramReset || m.Arch.DecodeNoWindow) {
 					n = min(2, len(toks)-pos) // T=1 reproduces an upstream decode quirk
 				}
-				if err := m.Forward(c, toks[pos:pos+n], n, got, false); err != nil {
+				if err := m.Forward(c, []Chunk{{0, toks[pos : pos+n]}}, got, false); err != nil {
 					t.Fatal(err)
 				}
 				last := pos + n - 1
@@ -73,27 +73,49 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 	}
 }
 
-// Rows of a batch are independent: each equals a batch-1 run.
-func TestBatchRowsIndependent(t *testing.T) {
-	m, g := loadGolden(t, "e_head", Exact)
-	V, T := m.Config.VocabSize, 50
-	seqs := [][]int{g.Tokens[:T], g.Tokens[100 : 100+T], g.Tokens[200 : 200+T]}
-	c, _ := m.NewCache(3, T+1)
-	var flat []int
-	for _, s := range seqs {
-		flat = append(flat, s...)
-	}
-	batch := make([]float32, 3*V)
-	if err := m.Forward(c, flat, T, batch, false); err != nil {
-		t.Fatal(err)
-	}
-	for r, s := range seqs {
-		one, _ := m.NewCache(1, T)
-		want := make([]float32, V)
-		m.Forward(one, s, T, want, false)
-		if d := maxDiff(batch[r*V:(r+1)*V], want); d > 1e-4 {
-			t.Errorf("row %d differs from its batch-1 run by %.3g", r, d)
-		}
+// Rows of one forward are independent, whatever their positions and chunk
+// lengths: each equals the same row fed alone.
+func TestMixedChunksIndependent(t *testing.T) {
+	for _, variant := range []string{"e_head", "a4b_engram", "d_mar9"} {
+		t.Run(variant, func(t *testing.T) {
+			m, g := loadGolden(t, variant, Exact)
+			V := m.Config.VocabSize
+			// Row r already holds pre[r] tokens, then gets a chunk of n[r].
+			pre, n := []int{0, 37, 5, 80}, []int{50, 1, 13, 1}
+			seq := func(r int) []int { return g.Tokens[r*60 : r*60+pre[r]+n[r]] }
+			c, _ := m.NewCache(4, 200)
+			scratch := make([]float32, V)
+			var chunks []Chunk
+			for r := range pre {
+				if pre[r] > 0 {
+					if err := m.Forward(c, []Chunk{{r, seq(r)[:pre[r]]}}, scratch, false); err != nil {
+						t.Fatal(err)
+					}
+				}
+				chunks = append(chunks, Chunk{r, seq(r)[pre[r]:]})
+			}
+			// Feed in a shuffled row order to catch row/chunk mix-ups.
+			chunks[0], chunks[3] = chunks[3], chunks[0]
+			got := make([]float32, len(chunks)*V)
+			if err := m.Forward(c, chunks, got, false); err != nil {
+				t.Fatal(err)
+			}
+			for j, ch := range chunks {
+				r := ch.Row
+				one, _ := m.NewCache(1, 200)
+				want := make([]float32, V)
+				if pre[r] > 0 {
+					m.Forward(one, []Chunk{{0, seq(r)[:pre[r]]}}, want, false)
+				}
+				m.Forward(one, []Chunk{{0, seq(r)[pre[r]:]}}, want, false)
+				if d := maxDiff(got[j*V:(j+1)*V], want); d > 1e-4 {
+					t.Errorf("row %d (chunk %d) differs from its lone run by %.3g", r, j, d)
+				}
+				if c.RowLen(r) != pre[r]+n[r] {
+					t.Errorf("row %d length %d, want %d", r, c.RowLen(r), pre[r]+n[r])
+				}
+			}
+		})
 	}
 }
 
@@ -106,8 +128,8 @@ func TestBF16PrecisionCloseToExact(t *testing.T) {
 	a, b := make([]float32, T*V), make([]float32, T*V)
 	c1, _ := ex.NewCache(1, T)
 	c2, _ := bf.NewCache(1, T)
-	ex.Forward(c1, g.Tokens[:T], T, a, true)
-	bf.Forward(c2, g.Tokens[:T], T, b, true)
+	ex.Forward(c1, []Chunk{{0, g.Tokens[:T]}}, a, true)
+	bf.Forward(c2, []Chunk{{0, g.Tokens[:T]}}, b, true)
 	if d := maxDiff(a, b); d > 0.1 || d == 0 {
 		t.Fatalf("bf16 vs exact logits differ by %.3g, want (0, 0.1]", d)
 	}
@@ -121,18 +143,21 @@ func TestForwardRejectsBadInput(t *testing.T) {
 	c, _ := m.NewCache(1, 4)
 	logits := make([]float32, 4*m.Config.VocabSize)
 	for name, f := range map[string]func() error{
-		"token out of vocab": func() error { return m.Forward(c, []int{1, 2000}, 2, logits, false) },
-		"negative token":     func() error { return m.Forward(c, []int{-1}, 1, logits, false) },
-		"cache overflow":     func() error { return m.Forward(c, []int{1, 2, 3, 4, 5}, 5, logits, false) },
-		"short logits":       func() error { return m.Forward(c, []int{1, 2}, 2, logits[:10], true) },
-		"token count":        func() error { return m.Forward(c, []int{1, 2, 3}, 2, logits, false) },
+		"token out of vocab": func() error { return m.Forward(c, []Chunk{{0, []int{1, 2000}}}, logits, false) },
+		"negative token":     func() error { return m.Forward(c, []Chunk{{0, []int{-1}}}, logits, false) },
+		"cache overflow":     func() error { return m.Forward(c, []Chunk{{0, []int{1, 2, 3, 4, 5}}}, logits, false) },
+		"short logits":       func() error { return m.Forward(c, []Chunk{{0, []int{1, 2}}}, logits[:10], true) },
+		"empty chunk":        func() error { return m.Forward(c, []Chunk{{0, nil}}, logits, false) },
+		"no chunks":          func() error { return m.Forward(c, nil, logits, false) },
+		"row out of range":   func() error { return m.Forward(c, []Chunk{{1, []int{1}}}, logits, false) },
+		"repeated row":       func() error { return m.Forward(c, []Chunk{{0, []int{1}}, {0, []int{2}}}, logits, false) },
 	} {
 		if err := f(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if c.Len() != 0 {
-		t.Fatalf("failed forwards moved the cache to %d", c.Len())
+	if c.RowLen(0) != 0 {
+		t.Fatalf("failed forwards moved the cache to %d", c.RowLen(0))
 	}
 	if _, err := m.NewCache(1, 10*m.Config.SequenceLen+1); err == nil {
 		t.Error("cache longer than the RoPE table: no error")
@@ -269,7 +294,7 @@ func TestRandomShapes(t *testing.T) {
 	}
 	c, _ := m.NewCache(1, 8)
 	logits := make([]float32, cfg.VocabSize)
-	if err := m.Forward(c, []int{1, 2, 3}, 3, logits, false); err != nil {
+	if err := m.Forward(c, []Chunk{{0, []int{1, 2, 3}}}, logits, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := Shape("x20"); err == nil {
@@ -277,8 +302,8 @@ func TestRandomShapes(t *testing.T) {
 	}
 }
 
-// Rows at different positions advance together (continuous batching) and
-// each equals its own batch-1 decode.
+// Rows copied from other caches advance together at different positions
+// (continuous batching), idle rows untouched, each equal to its own decode.
 func TestForwardRowsAtDifferentPositions(t *testing.T) {
 	m, g := loadGolden(t, "e_head", Exact)
 	V := m.Config.VocabSize
@@ -288,7 +313,7 @@ func TestForwardRowsAtDifferentPositions(t *testing.T) {
 	logits := make([]float32, 3*V)
 	for r, n := range lens {
 		one, _ := m.NewCache(1, 64)
-		m.Forward(one, g.Tokens[r*20:r*20+n], n, logits[:V], false)
+		m.Forward(one, []Chunk{{0, g.Tokens[r*20 : r*20+n]}}, logits[:V], false)
 		if err := big.CopyRow(r, one, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -296,20 +321,17 @@ func TestForwardRowsAtDifferentPositions(t *testing.T) {
 	}
 	rows := []int{2, 0} // row 1 idles
 	toks := []int{g.Tokens[300], g.Tokens[301]}
-	if err := m.ForwardRows(big, rows, toks, logits[:2*V]); err != nil {
+	if err := m.Forward(big, []Chunk{{2, toks[:1]}, {0, toks[1:]}}, logits[:2*V], false); err != nil {
 		t.Fatal(err)
 	}
 	for j, r := range rows {
 		want := make([]float32, V)
-		m.Forward(singles[r], toks[j:j+1], 1, want, false)
+		m.Forward(singles[r], []Chunk{{0, toks[j : j+1]}}, want, false)
 		if d := maxDiff(logits[j*V:(j+1)*V], want); d > 1e-4 {
 			t.Errorf("row %d differs from its own decode by %.3g", r, d)
 		}
 	}
 	if big.RowLen(0) != 6 || big.RowLen(1) != 17 || big.RowLen(2) != 10 {
 		t.Fatalf("row lengths %d %d %d, want 6 17 10", big.RowLen(0), big.RowLen(1), big.RowLen(2))
-	}
-	if err := m.ForwardRows(big, []int{1, 1}, []int{1, 2}, logits); err == nil {
-		t.Fatal("repeated row: no error")
 	}
 }

@@ -116,7 +116,7 @@ func parseMessages(in []chatMessage, lim Limits) ([]llm.Message, *apiError) {
 			return nil, badRequest(param+".role", "%s: invalid role %q: want system, user or assistant", param, role)
 		}
 		for _, p := range m.Parts {
-			if p.Type != "text" && p.Type != "python" && p.Type != "python_output" {
+			if p.Type != llm.PartText && p.Type != llm.PartPython && p.Type != llm.PartPythonOutput {
 				return nil, badRequest(param+".parts", "%s: part type %q: want text, python or python_output", param, p.Type)
 			}
 		}

@@ -17,7 +17,11 @@ import (
 	"github.com/nanochat-go/nanochat/model/home"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, kernelWorkers) }
+
+// kernelWorkers are the CPU kernels' worker goroutines, started once per
+// process by the first real model (evict_test.go) and kept for the next.
+var kernelWorkers = goleak.IgnoreTopFunction("github.com/nanochat-go/nanochat/kernels.(*pool).helper")
 
 // scoringFake adds llm.Scorer to the fake: every character is a token;
 // its logprob is -1 for letters in Likely and -(1+rune%5) otherwise, and

@@ -237,7 +237,7 @@ func TestGracefulShutdown(t *testing.T) {
 // compares the throughput with one client at a time, and checks that no
 // goroutine outlives the server.
 func TestLoad(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs after the server's cleanup
+	t.Cleanup(func() { goleak.VerifyNone(t, kernelWorkers) }) // runs after the server's cleanup
 	const clients, perClient, nWords = 32, 4, 16
 	p, _, url := slowServer(t, Options{MaxConcurrent: clients}, nWords, 2*time.Millisecond)
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}

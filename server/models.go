@@ -27,18 +27,35 @@ type Batcher interface {
 }
 
 // registry loads, shares and evicts the served models.
+//
+// At most Options.MaxLoaded models are resident (loading, loaded, or
+// evicted but still serving requests). A load waits for room: the least
+// recently used model (idle ones first) leaves the cache, so no new request
+// reaches it, and is closed when its last request ends; only then does the
+// new model load, so two never share the device's memory beyond the limit.
+// Loads run one at a time so that each evicts only what it needs.
 type registry struct {
 	list    []home.Checkpoint
 	def     string
 	open    Opener
 	opts    *Options
 	baseCtx context.Context
+	loadOne chan struct{} // held by the load making room and opening
 
-	mu      sync.Mutex
-	entries map[string]*entry
-	failed  map[string]error // last load error per model, for /health
-	ready   bool             // the default model has loaded once
-	loads   sync.WaitGroup
+	mu       sync.Mutex
+	entries  map[string]*entry
+	failed   map[string]error // last load error per model, for /health
+	ready    bool             // the default model has loaded once
+	resident int              // models holding memory, see above
+	draining int              // of those, evicted ones waiting for their requests
+	freed    chan struct{}    // closed (and replaced) when resident drops
+	loads    sync.WaitGroup
+}
+
+// newRegistry serves list, opening models with open until baseCtx ends.
+func newRegistry(baseCtx context.Context, list []home.Checkpoint, open Opener, opts *Options) *registry {
+	return &registry{list: list, open: open, opts: opts, baseCtx: baseCtx, loadOne: make(chan struct{}, 1),
+		entries: map[string]*entry{}, failed: map[string]error{}, freed: make(chan struct{})}
 }
 
 // entry is one model, loading or loaded.
@@ -49,7 +66,8 @@ type entry struct {
 	err   error
 	sched *scheduler
 
-	refs     int // requests using it (guarded by registry.mu)
+	refs     int  // requests using it (guarded by registry.mu)
+	evicted  bool // out of entries: the last request closes the model
 	lastUsed time.Time
 }
 
@@ -81,12 +99,7 @@ func (r *registry) use(ctx context.Context, name string) (*entry, func(), error)
 		return nil, nil, modelNotFound(name)
 	}
 	e := r.start(ck)
-	done := func() {
-		r.mu.Lock()
-		e.refs--
-		e.lastUsed = time.Now()
-		r.mu.Unlock()
-	}
+	done := func() { r.leave(e) }
 	select {
 	case <-e.ready:
 	case <-ctx.Done():
@@ -117,20 +130,26 @@ func (r *registry) start(ck home.Checkpoint) *entry {
 	return e
 }
 
-// preload starts loading ck without using it.
-func (r *registry) preload(ck home.Checkpoint) {
-	e := r.start(ck)
+// leave ends one use of e; the last use of an evicted entry unloads it.
+func (r *registry) leave(e *entry) {
 	r.mu.Lock()
 	e.refs--
+	e.lastUsed = time.Now()
+	last := e.evicted && e.refs == 0
 	r.mu.Unlock()
+	if last {
+		r.unload(e)
+	}
+}
+
+// preload starts loading ck without using it.
+func (r *registry) preload(ck home.Checkpoint) {
+	r.leave(r.start(ck))
 }
 
 func (r *registry) load(e *entry) {
 	defer r.loads.Done()
-	m, err := r.open(r.baseCtx, e.ck)
-	if err == nil && m == nil {
-		err = fmt.Errorf("opener returned no model")
-	}
+	m, err := r.openWithRoom(e)
 	r.mu.Lock()
 	if err != nil {
 		e.err = err
@@ -143,17 +162,111 @@ func (r *registry) load(e *entry) {
 		r.ready = r.ready || e.ck.Name() == r.def
 	}
 	close(e.ready)
-	evict := r.evictable(e)
 	r.mu.Unlock()
 	if err != nil {
 		r.opts.logf("load %s: %v", e.ck.Name(), err)
 		return
 	}
 	r.opts.logf("loaded %s (%s)", e.ck.Name(), m.Info().Device)
-	for _, old := range evict {
-		r.opts.logf("unload %s (keeping at most %d models loaded)", old.ck.Name(), r.opts.MaxLoaded)
-		old.model.Close()
+}
+
+// openWithRoom opens e's model once there is room for it (makeRoom), one
+// load at a time.
+func (r *registry) openWithRoom(e *entry) (llm.Model, error) {
+	select {
+	case r.loadOne <- struct{}{}:
+	case <-r.baseCtx.Done():
+		return nil, r.baseCtx.Err()
 	}
+	defer func() { <-r.loadOne }()
+	if err := r.makeRoom(e); err != nil {
+		return nil, err
+	}
+	m, err := r.open(r.baseCtx, e.ck)
+	if err == nil && m == nil {
+		err = fmt.Errorf("opener returned no model")
+	}
+	if err != nil {
+		r.mu.Lock()
+		r.resident--
+		r.wakeLocked()
+		r.mu.Unlock()
+	}
+	return m, err
+}
+
+// makeRoom waits until fewer than MaxLoaded models are resident and counts
+// keep's. While the cache is full and no evicted model is on its way out,
+// it evicts the least recently used one: an idle model is closed at once,
+// a busy one when its last request ends.
+func (r *registry) makeRoom(keep *entry) error {
+	r.mu.Lock()
+	for r.resident >= r.opts.MaxLoaded {
+		var idle *entry
+		if v := r.lru(keep); v != nil && r.draining == 0 {
+			delete(r.entries, v.ck.Name())
+			v.evicted = true
+			r.draining++
+			if v.refs == 0 {
+				idle = v
+				r.opts.logf("unload %s (keeping at most %d models loaded)", v.ck.Name(), r.opts.MaxLoaded)
+			} else {
+				r.opts.logf("unload %s when its %d requests end (keeping at most %d models loaded)", v.ck.Name(), v.refs, r.opts.MaxLoaded)
+			}
+		}
+		freed := r.freed
+		r.mu.Unlock()
+		if idle != nil {
+			r.unload(idle)
+		}
+		select {
+		case <-freed:
+		case <-r.baseCtx.Done():
+			return r.baseCtx.Err()
+		}
+		r.mu.Lock()
+	}
+	r.resident++
+	r.mu.Unlock()
+	return nil
+}
+
+// lru is the least recently used loaded model other than keep, idle ones
+// first; nil if there is none. r.mu must be held.
+func (r *registry) lru(keep *entry) *entry {
+	var best *entry
+	for _, e := range r.entries {
+		if e == keep || e.model == nil {
+			continue
+		}
+		switch idle, bestIdle := e.refs == 0, best != nil && best.refs == 0; {
+		case best == nil, idle && !bestIdle:
+			best = e
+		case idle == bestIdle && e.lastUsed.Before(best.lastUsed):
+			best = e
+		}
+	}
+	return best
+}
+
+// unload closes an evicted model nobody uses any more and frees its room.
+func (r *registry) unload(e *entry) {
+	if err := e.model.Close(); err != nil {
+		r.opts.logf("unload %s: %v", e.ck.Name(), err)
+	}
+	r.mu.Lock()
+	e.model = nil // keep no reference to a closed model
+	r.resident--
+	r.draining--
+	r.wakeLocked()
+	r.mu.Unlock()
+}
+
+// wakeLocked tells loads waiting for room that resident dropped. r.mu must
+// be held.
+func (r *registry) wakeLocked() {
+	close(r.freed)
+	r.freed = make(chan struct{})
 }
 
 // capacity is the scheduler's size for m: units are rows for a Batcher,
@@ -167,34 +280,6 @@ func (r *registry) capacity(m llm.Model) (capacity, maxQueue int) {
 		capacity = r.opts.MaxConcurrent
 	}
 	return capacity, r.opts.MaxQueue
-}
-
-// evictable removes and returns the least recently used idle models beyond
-// Options.MaxLoaded, never keep. r.mu must be held.
-func (r *registry) evictable(keep *entry) []*entry {
-	var out []*entry
-	for {
-		var loaded []*entry
-		for _, e := range r.entries {
-			if e.model != nil {
-				loaded = append(loaded, e)
-			}
-		}
-		if len(loaded) <= r.opts.MaxLoaded {
-			return out
-		}
-		var lru *entry
-		for _, e := range loaded {
-			if e != keep && e.refs == 0 && (lru == nil || e.lastUsed.Before(lru.lastUsed)) {
-				lru = e
-			}
-		}
-		if lru == nil { // all busy: over the limit until they finish
-			return out
-		}
-		delete(r.entries, lru.ck.Name())
-		out = append(out, lru)
-	}
 }
 
 // status reports the default model's state: "ok" (loaded, or unloaded to

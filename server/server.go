@@ -50,8 +50,10 @@ type Options struct {
 	// DrainTimeout is how long Serve lets running streams finish at
 	// shutdown before cancelling them (default 30s).
 	DrainTimeout time.Duration
-	// MaxLoaded is the most models kept loaded (default 1); idle ones are
-	// unloaded least recently used first.
+	// MaxLoaded is the most models in memory at once (default 1). Loading
+	// another first unloads the least recently used, idle ones first; one
+	// still serving requests stops taking new ones and is unloaded when
+	// they end, and the load waits for that.
 	MaxLoaded int
 
 	// Defaults are the sampling settings of OpenAI requests that omit them;
@@ -135,8 +137,7 @@ func New(o Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: o, ctx: ctx, cancel: cancel, started: time.Now()}
-	s.models = &registry{list: o.Checkpoints, open: o.Open, opts: &s.opts, baseCtx: ctx,
-		entries: map[string]*entry{}, failed: map[string]error{}}
+	s.models = newRegistry(ctx, o.Checkpoints, o.Open, &s.opts)
 	ck, ok := s.models.lookup(o.Default)
 	if !ok {
 		cancel()

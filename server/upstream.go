@@ -91,7 +91,7 @@ func (s *Server) handleUpstreamChat(w http.ResponseWriter, r *http.Request) {
 	res := s.run(ctx, m, genSpec{chat: req.messages, isChat: true, settings: settings},
 		func(_ int, text string, tool *llm.ToolCall) error {
 			if tool != nil {
-				text = toolText(tool)
+				text = llm.FormatRaw(tool.Parts()) // upstream streams the special tokens literally
 			}
 			return open().data([]byte(pyDumps(obj("token", text, "gpu", 0), false)))
 		})
@@ -106,16 +106,6 @@ func (s *Server) handleUpstreamChat(w http.ResponseWriter, r *http.Request) {
 		open().data([]byte(pyDumps(obj("done", true), false)))
 	}
 	s.logRequest(r, m.Info().Name, res, t0)
-}
-
-// toolText is a calculator call as upstream streams it: the special
-// tokens written literally.
-func toolText(t *llm.ToolCall) string {
-	s := "<|python_start|>" + t.Expr + "<|python_end|>"
-	if t.OK {
-		s += "<|output_start|>" + t.Result + "<|output_end|>"
-	}
-	return s
 }
 
 // writePy writes v as Starlette's JSONResponse does (compact json.dumps,

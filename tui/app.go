@@ -391,9 +391,15 @@ func (a *App) closeFinished() tea.Cmd {
 	}
 }
 
-// Close releases the loaded model (after the program has exited).
+// Close releases the app's references to models (after the program has
+// exited): the loaded one and any replaced while a reply streamed. A model
+// an eval still runs on is freed when that run ends.
 func (a *App) Close() error {
 	a.chat.Stop()
+	for _, m := range a.closeLater {
+		m.Close()
+	}
+	a.closeLater = nil
 	if a.model != nil {
 		return a.model.Close()
 	}

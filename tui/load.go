@@ -105,6 +105,10 @@ func (a *App) handleLoad(msg tea.Msg) tea.Cmd {
 			a.chat.SetHint(fmt.Sprintf("Could not load %s: %v\n\nctrl+l picks another checkpoint.", msg.ck.Name(), msg.err))
 			return a.flash(fmt.Sprintf("load %s failed: %v", msg.ck.Name(), msg.err))
 		}
+		// The app drops its own reference to the replaced model: at once,
+		// or when the reply streaming from it ends (the chat's command may
+		// not have called the model yet). Work holding its own reference
+		// (an eval run, see Acquire) keeps the model loaded until it ends.
 		old := a.model
 		a.model, a.ck = msg.model, msg.ck
 		a.chat.SetModel(msg.model)

@@ -23,11 +23,29 @@ type Pane interface {
 	FullHelp() [][]key.Binding
 }
 
-// ModelMsg announces the model now loaded (panes may use it; the app owns
-// it and closes it when another replaces it).
+// ModelMsg announces the model now loaded. The app owns it and closes it
+// when another replaces it; a pane whose work may outlive that (an eval
+// run) takes its own reference with Acquire, in Update, before the next
+// message can replace the model.
 type ModelMsg struct {
 	Model      llm.Model
 	Checkpoint home.Checkpoint
+}
+
+// Acquirer is a model whose Close releases it only once every reference
+// taken with Acquire has been released (llm/local.Model).
+type Acquirer interface {
+	Acquire() (release func(), err error)
+}
+
+// Acquire keeps m loaded until release is called, even if the app closes
+// it meanwhile. Models that are not Acquirers (remote ones, fakes) need no
+// reference: release does nothing for them.
+func Acquire(m llm.Model) (release func(), err error) {
+	if a, ok := m.(Acquirer); ok {
+		return a.Acquire()
+	}
+	return func() {}, nil
 }
 
 // OpenChatMsg asks the app to open a conversation in the chat tab as a new

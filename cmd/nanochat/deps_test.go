@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"go/types"
 	"io"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/go/packages"
 )
 
 const mod = "github.com/nanochat-go/nanochat/"
@@ -63,5 +66,55 @@ func TestDependencyDirection(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Fatalf("checked only %d packages", checked)
+	}
+}
+
+// allowedModelMethods are the methods of model.Model that packages above
+// engine may call: metadata, and releasing a model never handed to a
+// backend. Everything that computes (Forward, NewCache, …) and every
+// method of model.Cache goes through engine.Backend.
+var allowedModelMethods = map[string]bool{"Step": true, "MaxPositions": true, "Close": true}
+
+// TestNothingAboveEngineRunsTheModel type-checks every package above
+// engine (llm, tui, eval, server, cmd; tests included) and fails on any
+// call or method value of model.Model or model.Cache outside
+// allowedModelMethods: bench, scoring, batching and chat all run on a
+// device through engine.Backend.
+func TestNothingAboveEngineRunsTheModel(t *testing.T) {
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo,
+		Dir: "../..", Tests: true}
+	pkgs, err := packages.Load(cfg, "./llm/...", "./tui/...", "./eval/...", "./server/...", "./cmd/...")
+	if err != nil {
+		t.Fatalf("load packages: %v", err)
+	}
+	checked := 0
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			t.Errorf("%s: %v", p.PkgPath, e)
+		}
+		if p.TypesInfo == nil {
+			continue
+		}
+		checked++
+		for id, sel := range p.TypesInfo.Selections {
+			if sel.Kind() == types.FieldVal {
+				continue
+			}
+			recv := sel.Recv()
+			if ptr, ok := recv.(*types.Pointer); ok {
+				recv = ptr.Elem()
+			}
+			named, ok := recv.(*types.Named)
+			if !ok || named.Obj().Pkg() == nil || named.Obj().Pkg().Path() != mod+"model" {
+				continue
+			}
+			name, method := named.Obj().Name(), sel.Obj().Name()
+			if name == "Cache" || (name == "Model" && !allowedModelMethods[method]) {
+				t.Errorf("%s: %s calls model.%s.%s: go through engine.Backend", p.PkgPath, p.Fset.Position(id.Pos()), name, method)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("type-checked only %d packages", checked)
 	}
 }

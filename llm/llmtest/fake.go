@@ -59,16 +59,13 @@ func (f *Fake) stream(ctx context.Context, answer string, s llm.Settings, on fun
 	if s.MaxTokens > 0 && len(words) > s.MaxTokens {
 		words = words[:s.MaxTokens]
 	}
-	var parts []llm.Part
-	if f.Tool != nil {
-		parts = append(parts, llm.Part{Type: "python", Text: f.Tool.Expr}, llm.Part{Type: "python_output", Text: f.Tool.Result})
-		for r := 0; r < rows; r++ {
-			if on != nil {
-				on(llm.Event{Row: r, Tool: f.Tool})
-			}
+	decs := make([]*llm.Decoder, rows)
+	for r := range decs {
+		decs[r] = llm.NewDecoder(r, on)
+		if f.Tool != nil {
+			decs[r].Tool(*f.Tool)
 		}
 	}
-	var text strings.Builder
 	finish := "stop"
 	if s.MaxTokens > 0 && len(strings.SplitAfter(answer, " ")) > s.MaxTokens {
 		finish = "length"
@@ -89,17 +86,14 @@ func (f *Fake) stream(ctx context.Context, answer string, s llm.Settings, on fun
 		if i == 0 {
 			rep.Stats.TTFT = time.Since(start)
 		}
-		text.WriteString(w)
 		rep.Stats.Generated++
-		for r := 0; r < rows; r++ {
-			if on != nil {
-				on(llm.Event{Row: r, Text: w})
-			}
+		for _, d := range decs {
+			d.Text(w)
 		}
 	}
-	parts = append(parts, llm.Part{Type: "text", Text: text.String()})
-	for r := range rep.Rows {
-		rep.Rows[r] = llm.Row{Text: text.String(), Parts: parts, Raw: text.String(), Finish: finish}
+	for r, d := range decs {
+		rep.Rows[r] = d.Finish()
+		rep.Rows[r].Finish = finish
 	}
 	rep.Stats.Duration = time.Since(start)
 	rep.Stats.PromptTokens = 10

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -21,16 +22,38 @@ import (
 	"github.com/nanochat-go/nanochat/model/tokenizer"
 )
 
-// Model runs a checkpoint in-process; it implements llm.Model.
+// Model runs a checkpoint in-process; it implements llm.Model. Everything
+// it computes goes through its engine.Backend (the CPU or a GPU).
+//
+// Its lifetime is reference counted, so that a model replaced while still
+// in use (a chat stream, an eval, a server request) is released by its last
+// user rather than under it:
+//
+//   - Open returns the model with one reference, the owner's; Close drops it.
+//   - Acquire takes another reference for work that outlives a single call
+//     (a whole eval run); it fails once Close has been called.
+//   - Every call that runs the model (Chat, Complete, Generate, Choose,
+//     PromptLogprobs) holds a reference for its duration, so a call in
+//     flight is never cut short by Close. Calls made after Close still
+//     succeed while someone holds a reference, and fail with an error
+//     wrapping engine.ErrClosed once the model has been released.
+//   - When the count reaches zero the engine and the backend are closed at
+//     once, in the goroutine that let go: device memory and the mapped
+//     weights are freed then, and Released is closed.
 type Model struct {
-	Net        *model.Model
 	Tokenizer  *tokenizer.Tokenizer
-	Engine     *engine.Engine
 	Ckpt       home.Checkpoint
-	batcher    *engine.Batcher // when set, generations share decode steps
+	backend    engine.Backend
+	engine     *engine.Engine
 	engineOpts engine.Options
 	info       llm.Info
 	ct         tokenizer.ChatTokens
+	step       int
+
+	mu       sync.Mutex
+	refs     int           // the owner's reference (until Close) + holders
+	closing  bool          // Close was called: Acquire fails
+	released chan struct{} // closed when refs reached zero and all is freed
 }
 
 // OpenOptions configure Open.
@@ -80,7 +103,9 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 		progress("overrides: " + strings.Join(m.Arch.Overridden, ", "))
 	}
 	ct := tok.ChatTokens()
-	l := &Model{Net: m, Tokenizer: tok, Ckpt: ck, ct: ct}
+	l := &Model{Tokenizer: tok, Ckpt: ck, ct: ct, step: m.Step(), refs: 1, released: make(chan struct{})}
+	l.info = llm.Info{Name: ck.Name(), Source: ck.Source, Generation: m.Arch.Generation,
+		ContextLen: m.Config.SequenceLen, Params: m.Params, Chat: ck.Source != "base"}
 	device := fmt.Sprintf("cpu %s ×%d", kernels.ISA(), kernels.Threads())
 	backend := engine.CPU(m, device)
 	if o.Backend != nil {
@@ -88,51 +113,112 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 			m.Close()
 			return nil, err
 		}
-		device = backend.Describe()
 	}
+	l.backend = backend
+	l.info.Device = backend.Describe()
 	l.engineOpts = engine.Options{
 		Specials: engine.Specials{BOS: ct.BOS, AssistantEnd: ct.AssistantEnd,
 			PythonStart: ct.PythonStart, PythonEnd: ct.PythonEnd, OutputStart: ct.OutputStart, OutputEnd: ct.OutputEnd},
 		Tool: l.calculator,
 	}
-	l.Engine = engine.New(backend, l.engineOpts)
-	l.info = llm.Info{Name: ck.Name(), Source: ck.Source, Generation: m.Arch.Generation, Device: device,
-		ContextLen: m.Config.SequenceLen, Params: m.Params, Chat: ck.Source != "base"}
+	if l.engine, err = engine.New(backend, l.engineOpts); err != nil {
+		backend.Close()
+		return nil, err
+	}
 	return l, nil
 }
 
 // Info implements llm.Model.
 func (l *Model) Info() llm.Info { return l.info }
 
-// Close releases the model.
+// Step is the checkpoint's training step.
+func (l *Model) Step() int { return l.step }
+
+// Backend is the device the model runs on (for bench and status lines).
+func (l *Model) Backend() engine.Backend { return l.backend }
+
+// Close drops the owner's reference. When no call or Acquire holds the
+// model any more it stops the engine and releases the backend (device
+// memory and the model's file) at once and returns what that returned;
+// otherwise the last holder releases them and Close returns nil without
+// waiting (Released tells when). Later calls to Close do nothing.
 func (l *Model) Close() error {
-	if l.batcher != nil {
-		l.batcher.Close()
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return nil
 	}
-	return l.Net.Close()
+	l.closing = true
+	l.mu.Unlock()
+	return l.unref()
 }
 
-// BatchRows is the number of rows of the continuous batcher (0: off).
-func (l *Model) BatchRows() int {
-	if l.batcher == nil {
-		return 0
+// Acquire takes a reference that keeps the model loaded until release is
+// called (release may be called more than once; only the first counts). It
+// is for work spanning many calls, such as an eval run, that must finish on
+// this model even if its owner closes it meanwhile. It fails with an error
+// wrapping engine.ErrClosed once Close has been called.
+func (l *Model) Acquire() (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		return nil, fmt.Errorf("acquire model %s: %w", l.info.Name, engine.ErrClosed)
 	}
-	return l.batcher.Rows()
+	l.refs++
+	var once sync.Once
+	return func() { once.Do(func() { l.unref() }) }, nil
 }
 
-// EnableBatching routes Chat and Complete through a continuous batcher of
-// rows rows, so concurrent callers (the HTTP server) share each decode
-// step instead of queueing. Conversations then no longer reuse the cached
-// prefix of the previous call.
+// Released is closed once the model's engine and backend have been
+// released (the last reference was dropped).
+func (l *Model) Released() <-chan struct{} { return l.released }
+
+// hold keeps the model loaded for one call; it fails once the model has
+// been released.
+func (l *Model) hold(op string) (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refs == 0 {
+		return nil, fmt.Errorf("%s: model %s: %w", op, l.info.Name, engine.ErrClosed)
+	}
+	l.refs++
+	return func() { l.unref() }, nil
+}
+
+// unref drops a reference and releases the engine and backend with the
+// last one.
+func (l *Model) unref() error {
+	l.mu.Lock()
+	l.refs--
+	last := l.refs == 0
+	l.mu.Unlock()
+	if !last {
+		return nil
+	}
+	l.engine.Close()
+	err := l.backend.Close()
+	close(l.released)
+	return err
+}
+
+// BatchRows is the number of rows concurrent generations share.
+func (l *Model) BatchRows() int { return l.engine.Rows() }
+
+// EnableBatching gives the engine rows rows, so that many concurrent
+// callers (the HTTP server) share each decode step instead of queueing.
+// Call it before the model is used.
 func (l *Model) EnableBatching(rows int) error {
-	if l.batcher != nil {
-		return fmt.Errorf("batching already enabled")
+	if rows < 1 {
+		return fmt.Errorf("batching: %d rows, want ≥ 1", rows)
 	}
-	b, err := engine.NewBatcher(l.Engine.Backend(), l.engineOpts, rows)
+	o := l.engineOpts
+	o.Rows = rows
+	e, err := engine.New(l.backend, o)
 	if err != nil {
 		return err
 	}
-	l.batcher = b
+	l.engine.Close()
+	l.engine = e
 	return nil
 }
 
@@ -198,6 +284,11 @@ const minReply = 64
 
 // Chat implements llm.Model.
 func (l *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	release, err := l.hold("chat")
+	if err != nil {
+		return llm.Reply{}, err
+	}
+	defer release()
 	// Drop old turns until at least minReply tokens (or the fewer asked
 	// for) are left to answer in; the engine caps the reply by the context.
 	reserve := minReply
@@ -208,38 +299,49 @@ func (l *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on
 	if err != nil {
 		return llm.Reply{}, err
 	}
-	r, err := l.Generate(ctx, ids, s, on)
+	r, err := l.generate(ctx, ids, s, on)
 	r.Stats.DroppedTurns = dropped
 	return r, err
 }
 
 // Complete implements llm.Model: <|bos|> + text, continued.
 func (l *Model) Complete(ctx context.Context, prompt string, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	release, err := l.hold("complete")
+	if err != nil {
+		return llm.Reply{}, err
+	}
+	defer release()
 	ids := append([]int{l.ct.BOS}, l.Tokenizer.Encode(prompt)...)
 	if keep := l.info.ContextLen - min(max(s.MaxTokens, 1), l.info.ContextLen/2); len(ids) > keep {
 		ids = append([]int{l.ct.BOS}, ids[len(ids)-keep+1:]...)
 	}
-	return l.Generate(ctx, ids, s, on)
+	return l.generate(ctx, ids, s, on)
 }
 
 // Generate runs the engine on prompt ids and assembles text, parts and
 // tool calls per row.
 func (l *Model) Generate(ctx context.Context, ids []int, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	release, err := l.hold("generate")
+	if err != nil {
+		return llm.Reply{}, err
+	}
+	defer release()
+	return l.generate(ctx, ids, s, on)
+}
+
+// generate is Generate for a caller that holds the model.
+func (l *Model) generate(ctx context.Context, ids []int, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
 	rows := max(s.Samples, 1)
 	builders := make([]*rowBuilder, rows)
 	for i := range builders {
 		builders[i] = newRowBuilder(l.Tokenizer, i, on)
 	}
 	t0 := time.Now()
-	gen := l.Engine.Generate
-	if l.batcher != nil {
-		gen = l.batcher.Generate
-	}
-	st, err := gen(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
+	st, err := l.engine.Generate(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
 		Sampling: engine.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP, Seed: s.Seed}},
 		func(col []engine.Token) error {
 			for _, t := range col {
-				builders[t.Row].push(t.ID)
+				builders[t.Row].push(t)
 			}
 			return nil
 		})
@@ -266,6 +368,11 @@ func (l *Model) Generate(ctx context.Context, ids []int, s llm.Settings, on func
 
 // Choose implements llm.Model (upstream categorical evaluation).
 func (l *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string) (int, []float32, error) {
+	release, err := l.hold("choose")
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	conv := append(append([]llm.Message{}, msgs...), llm.Message{Role: "assistant"})
 	ids, err := l.Tokenizer.RenderForCompletion(TokenizerMessages(conv))
 	if err != nil {
@@ -279,14 +386,16 @@ func (l *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string
 		}
 		letterIDs[i] = enc[0]
 	}
-	logits, err := l.Engine.Logits(ctx, ids)
+	gather := make([][]int, len(ids))
+	gather[len(ids)-1] = letterIDs
+	scored, err := l.engine.Score(ctx, ids, gather, 0)
 	if err != nil {
 		return 0, nil, err
 	}
 	scores := make([]float32, len(letters))
 	best := 0
-	for i, id := range letterIDs {
-		scores[i] = logits[id]
+	for i, lp := range scored[len(ids)-1].Gathered {
+		scores[i] = float32(lp)
 		if scores[i] > scores[best] {
 			best = i
 		}

@@ -167,7 +167,7 @@ func Prompt(msgs []llm.Message) (string, error) {
 		}
 		b.WriteString("<|assistant_start|>")
 		if len(msg.Parts) > 0 {
-			b.WriteString(partsText(msg.Parts))
+			b.WriteString(llm.FormatRaw(msg.Parts))
 		} else {
 			b.WriteString(msg.Content)
 		}
@@ -175,20 +175,4 @@ func Prompt(msgs []llm.Message) (string, error) {
 	}
 	b.WriteString("<|assistant_start|>")
 	return b.String(), nil
-}
-
-// partsText writes structured parts with their special tokens.
-func partsText(parts []llm.Part) string {
-	var b strings.Builder
-	for _, p := range parts {
-		switch p.Type {
-		case "python":
-			b.WriteString("<|python_start|>" + p.Text + "<|python_end|>")
-		case "python_output":
-			b.WriteString("<|output_start|>" + p.Text + "<|output_end|>")
-		default:
-			b.WriteString(p.Text)
-		}
-	}
-	return b.String()
 }

@@ -29,7 +29,7 @@ func (m *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on
 		if m.nanochat {
 			wire[i].Parts = msg.Parts
 		} else if len(msg.Parts) > 0 {
-			wire[i].Content = partsText(msg.Parts)
+			wire[i].Content = llm.FormatRaw(msg.Parts)
 		}
 	}
 	body := m.request(s)
@@ -90,6 +90,9 @@ type chunk struct {
 func (m *Model) stream(ctx context.Context, path string, body map[string]any, rows int, on func(llm.Event)) (llm.Reply, error) {
 	t0 := time.Now()
 	rs := make([]rowState, rows)
+	for i := range rs {
+		rs[i].dec = llm.NewDecoder(i, on)
+	}
 	rep := llm.Reply{}
 	finish := func(err error) (llm.Reply, error) {
 		rep.Rows = make([]llm.Row, rows)
@@ -149,17 +152,9 @@ func (m *Model) stream(ctx context.Context, path string, body map[string]any, ro
 				r.chunks++
 			}
 			if ch.Delta.Tool != nil {
-				r.tool(ch.Delta.Tool)
-				if on != nil {
-					on(llm.Event{Row: ch.Index, Tool: ch.Delta.Tool})
-				}
+				r.dec.Tool(*ch.Delta.Tool)
 			}
-			if text != "" {
-				r.text(text)
-				if on != nil {
-					on(llm.Event{Row: ch.Index, Text: text})
-				}
-			}
+			r.dec.Raw(text)
 			if ch.FinishReason != nil && *ch.FinishReason != "" {
 				r.finish = *ch.FinishReason
 			}
@@ -214,38 +209,17 @@ func readEvents(r io.Reader, fn func(data string) error) error {
 	return nil
 }
 
-// rowState assembles one row: visible text, parts split at tool calls,
-// and the raw text with tool calls' special tokens written out.
+// rowState is one row of a streamed reply: its decoder (visible text, parts
+// and raw text, from text chunks that may carry literal tool tokens and
+// from nanochat servers' tool deltas) and counters.
 type rowState struct {
-	visible, part, raw strings.Builder
-	parts              []llm.Part
-	finish             string
-	chunks             int
-}
-
-func (r *rowState) text(s string) {
-	r.visible.WriteString(s)
-	r.part.WriteString(s)
-	r.raw.WriteString(s)
-}
-
-func (r *rowState) tool(t *llm.ToolCall) {
-	if r.part.Len() > 0 {
-		r.parts = append(r.parts, llm.Part{Type: "text", Text: r.part.String()})
-		r.part.Reset()
-	}
-	r.parts = append(r.parts, llm.Part{Type: "python", Text: t.Expr})
-	r.raw.WriteString("<|python_start|>" + t.Expr + "<|python_end|>")
-	if t.OK {
-		r.parts = append(r.parts, llm.Part{Type: "python_output", Text: t.Result})
-		r.raw.WriteString("<|output_start|>" + t.Result + "<|output_end|>")
-	}
+	dec    *llm.Decoder
+	finish string
+	chunks int
 }
 
 func (r *rowState) row() llm.Row {
-	parts := r.parts
-	if r.part.Len() > 0 {
-		parts = append(parts, llm.Part{Type: "text", Text: r.part.String()})
-	}
-	return llm.Row{Text: r.visible.String(), Parts: parts, Raw: r.raw.String(), Finish: r.finish}
+	row := r.dec.Finish()
+	row.Finish = r.finish
+	return row
 }

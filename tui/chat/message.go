@@ -38,19 +38,11 @@ func (m *Message) display() string {
 		return m.Content
 	}
 	var b strings.Builder
-	for i := 0; i < len(m.Parts); i++ {
-		p := m.Parts[i]
-		switch p.Type {
-		case "python":
-			tc := llm.ToolCall{Expr: p.Text}
-			if i+1 < len(m.Parts) && m.Parts[i+1].Type == "python_output" {
-				tc.Result, tc.OK = m.Parts[i+1].Text, true
-				i++
-			}
-			b.WriteString(toolSpan(tc, m.Role == "completion"))
-		case "text":
-			b.WriteString(p.Text)
+	for _, e := range llm.Replay(m.Parts) {
+		if e.Tool != nil {
+			b.WriteString(toolSpan(*e.Tool, m.Role == "completion"))
 		}
+		b.WriteString(e.Text)
 	}
 	return b.String()
 }

@@ -135,36 +135,26 @@ func run(ctx context.Context, j job, out chan<- tea.Msg) {
 		done <- r
 	}()
 
-	// 3. Coalesce events into frames.
+	// 3. Coalesce events into frames; the decoder keeps the reply so far
+	// (text and parts) for the database.
 	var pending strings.Builder
 	var tools []llm.ToolCall
-	var text strings.Builder // reply text so far (tools excluded)
-	var parts []llm.Part
+	reply := llm.NewDecoder(0, nil)
 	add := func(e llm.Event) {
 		if e.Tool != nil {
 			tools = append(tools, *e.Tool)
 			pending.WriteString(toolSpan(*e.Tool, j.complete))
-			parts = append(parts, llm.Part{Type: "python", Text: e.Tool.Expr})
-			if e.Tool.OK {
-				parts = append(parts, llm.Part{Type: "python_output", Text: e.Tool.Result})
-			}
 		}
-		if e.Text != "" {
-			pending.WriteString(e.Text)
-			text.WriteString(e.Text)
-			if n := len(parts); n > 0 && parts[n-1].Type == "text" {
-				parts[n-1].Text += e.Text
-			} else {
-				parts = append(parts, llm.Part{Type: "text", Text: e.Text})
-			}
-		}
+		pending.WriteString(e.Text)
+		reply.Event(e)
 	}
 	flush := func(final bool) {
 		if pending.Len() == 0 {
 			return
 		}
 		if persist {
-			j.reply.Content, j.reply.Parts = text.String(), append([]llm.Part(nil), parts...)
+			row := reply.Row()
+			j.reply.Content, j.reply.Parts = row.Text, row.Parts
 			if err := j.db.UpdateMessage(&j.reply); err != nil && dbErr == nil {
 				dbErr = err
 			}
@@ -208,16 +198,17 @@ func run(ctx context.Context, j job, out chan<- tea.Msg) {
 				}
 			}
 			flush(true)
-			finish(j, r.rep, r.err, ctx, text.String(), parts, persist, dbErr, out)
+			finish(j, r.rep, r.err, ctx, reply.Finish(), persist, dbErr, out)
 			return
 		}
 	}
 }
 
-// finish stores the final reply and reports it.
-func finish(j job, rep llm.Reply, err error, ctx context.Context, text string, parts []llm.Part, persist bool, dbErr error, out chan<- tea.Msg) {
+// finish stores the final reply and reports it: the model's first row or,
+// when it returned none, what streamed.
+func finish(j job, rep llm.Reply, err error, ctx context.Context, streamed llm.Row, persist bool, dbErr error, out chan<- tea.Msg) {
 	r := j.reply
-	r.Content, r.Parts = text, parts
+	r.Content, r.Parts = streamed.Text, streamed.Parts
 	if len(rep.Rows) > 0 {
 		row := rep.Rows[0]
 		r.Content, r.Finish = row.Text, row.Finish

@@ -242,8 +242,23 @@ func (m *Model) start() tea.Cmd {
 		m.status = "no task selected (space selects)"
 		return nil
 	}
+	// The run keeps its model until it ends, even if another checkpoint
+	// replaces it meanwhile (the app then drops only its own reference).
+	// The reference is taken here, in Update, because the app may close
+	// the model before the command below runs.
+	release, err := tui.Acquire(m.model)
+	if err != nil {
+		m.status = err.Error()
+		return nil
+	}
 	o, model, ck := m.o, m.model, m.ck
 	return func() tea.Msg {
+		started := false
+		defer func() {
+			if !started {
+				release()
+			}
+		}()
 		jobs, err := eval.Plan{Tasks: tasks, Data: o.Data, Home: o.Home, Limit: o.Limit}.Jobs()
 		if err != nil {
 			return errMsg{err}
@@ -264,6 +279,11 @@ func (m *Model) start() tea.Cmd {
 		}
 		h := eval.Start(context.Background(), model, eval.Config{Jobs: jobs, Checkpoint: id, Settings: o.Settings,
 			Parallel: 2, Store: o.Store, Env: env})
+		started = true
+		go func() {
+			h.Wait()
+			release()
+		}()
 		return startedMsg{h: h, ck: id, jobs: jobs}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/nanochat-go/nanochat/llm"
 )
 
 // Export is the JSON form of a session and its conversation.
@@ -59,11 +61,12 @@ func (d *DB) ExportMarkdown(w io.Writer, id string) error {
 			fmt.Fprintf(&b, " · %s", p)
 		}
 		b.WriteString("\n\n")
-		for _, p := range m.Parts {
-			if p.Type == "python" {
-				fmt.Fprintf(&b, "`%s`", p.Text)
-			} else if p.Type == "python_output" {
-				fmt.Fprintf(&b, " → `%s`\n\n", p.Text)
+		for _, e := range llm.Replay(m.Parts) {
+			if t := e.Tool; t != nil {
+				fmt.Fprintf(&b, "`%s`", t.Expr)
+				if t.OK {
+					fmt.Fprintf(&b, " → `%s`\n\n", t.Result)
+				}
 			}
 		}
 		b.WriteString(strings.TrimRight(m.Content, "\n"))
