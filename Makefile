@@ -5,7 +5,7 @@ BIN         ?= bin/nanochat
 CUDA_BIN    ?= bin/nanochat-cuda
 DEMO_HOME   := testdata/demo/home
 
-.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check clean
+.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check gpu-verify clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,9 @@ cuda: ## build bin/nanochat-cuda, the GPU build nanochat hands over to
 
 cuda-check: ## the fatbin matches its sources and the cuda build compiles and links (no GPU needed)
 	kernels/cuda/check.sh
+
+gpu-verify: ## build bin/gpu-verify/: binaries, cuda tests and testdata; run its run.sh on a machine with an NVIDIA GPU
+	kernels/cuda/gpu-verify/build.sh bin/gpu-verify
 
 clean: ## remove build outputs
 	rm -rf bin

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,9 @@ const (
 type Device struct {
 	CUDA  bool // false: the CPU
 	Index int  // GPU ordinal when CUDA
+	// Auto marks a GPU that --device auto chose: when CUDA fails while the
+	// backend is set up, the model falls back to the CPU (openBackend).
+	Auto bool
 	// HandOver, when set, is the CUDA build to exec (handOver) instead of
 	// running here; this binary has no CUDA backend.
 	HandOver string
@@ -280,7 +284,7 @@ func resolveInProcess(req deviceRequest) (Device, string, error) {
 	if req.cuda {
 		how = "--device " + Device{CUDA: true, Index: idx}.String()
 	}
-	dev := Device{CUDA: true, Index: idx}
+	dev := Device{CUDA: true, Index: idx, Auto: req.auto}
 	return dev, fmt.Sprintf("%s, %s (%s)", strings.TrimPrefix(d.String(), dev.String()+" "), img, how), nil
 }
 
@@ -307,15 +311,72 @@ func handOver(d Device, args []string) error {
 }
 
 // openBackend puts m on d: the CUDA backend in the CUDA build, the CPU
-// otherwise (cpuName describes the CPU for status lines).
+// otherwise (cpuName describes the CPU for status lines). The backend owns
+// m from then on. A GPU chosen by --device auto that fails here falls back
+// to the CPU with one line on stderr (openDevice).
 func openBackend(m *model.Model, d Device, cpuName string) (engine.Backend, error) {
+	b, _, err := openDevice(m, d, cpuName, os.Stderr)
+	return b, err
+}
+
+// openDevice is openBackend that also returns the device the model ended up
+// on. When d was chosen by --device auto (d.Auto) and CUDA fails while the
+// backend is created (no context, weights out of device memory) or in a
+// first tiny forward (smokeTest: kernels that do not load or run on this
+// GPU), it releases the GPU without closing m (cuda.Backend.ReleaseDevice),
+// writes "nanochat: device cpu: cuda:N failed (…): falling back" to w and
+// returns the CPU backend. An explicit --device cuda fails instead.
+func openDevice(m *model.Model, d Device, cpuName string, w io.Writer) (engine.Backend, Device, error) {
 	if !d.CUDA {
-		return engine.CPU(m, cpuName), nil
+		return engine.CPU(m, cpuName), d, nil
 	}
 	if d.HandOver != "" {
-		return nil, fmt.Errorf("device %s: this binary has no CUDA backend; hand over to %s first", d, d.HandOver)
+		return nil, d, fmt.Errorf("device %s: this binary has no CUDA backend; hand over to %s first", d, d.HandOver)
 	}
-	return cuda.NewBackend(m, d.Index)
+	b, err := cuda.NewBackend(m, d.Index) // on error m is still open and ours
+	if err == nil && d.Auto {
+		if err = smokeTest(b); err != nil {
+			r, ok := b.(interface{ ReleaseDevice() error })
+			if !ok {
+				b.Close()
+				return nil, d, fmt.Errorf("device %s: %w", d, err)
+			}
+			r.ReleaseDevice()
+		}
+	}
+	if err == nil {
+		return b, d, nil
+	}
+	if !d.Auto {
+		return nil, d, err
+	}
+	cpu := Device{}
+	fmt.Fprintln(w, deviceLine(cpu, fmt.Sprintf("%s failed (%v): falling back", d, err)))
+	return engine.CPU(m, cpuName), cpu, nil
+}
+
+// smokeTest runs one tiny forward through b, a two-token prefill and a
+// one-token decode step in a one-row cache, and checks the logits are
+// finite: the first use of every kind of kernel the backend launches.
+func smokeTest(b engine.Backend) error {
+	c, err := b.NewCache(1, 3)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	V := b.VocabSize()
+	logits := make([]float32, V)
+	for _, toks := range [][]int{{0, 1 % V}, {2 % V}} {
+		if err := c.Forward([]engine.Chunk{{Row: 0, Tokens: toks}}, logits); err != nil {
+			return err
+		}
+		for i, v := range logits {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("first forward: logit %d is %v", i, v)
+			}
+		}
+	}
+	return nil
 }
 
 // runProbe answers NANOCHAT_CUDA_PROBE=1 (see envProbe).

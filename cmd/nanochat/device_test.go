@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nanochat-go/nanochat/engine"
 	"github.com/nanochat-go/nanochat/kernels/cuda"
+	"github.com/nanochat-go/nanochat/model"
 )
 
 func TestParseDevice(t *testing.T) {
@@ -197,5 +199,45 @@ func TestProbeWithoutCUDA(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := runProbe(&out, &errb); code != 3 || !strings.Contains(errb.String(), "CUDA support not built in") {
 		t.Errorf("runProbe: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// A GPU chosen by --device auto that fails while the backend is set up
+// (here: no CUDA backend in this build) leaves the model on the CPU with
+// one line saying why; an explicit --device cuda fails instead.
+func TestAutoDeviceFallsBackToCPU(t *testing.T) {
+	skipIfCUDA(t)
+	cfg, gen, err := model.Shape("d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.VocabSize = 64
+	m, err := model.NewRandom(cfg, gen, model.BF16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	b, used, err := openDevice(m, Device{CUDA: true, Auto: true}, "cpu test", &w)
+	if err != nil {
+		t.Fatalf("auto: %v", err)
+	}
+	defer b.Close()
+	if used.CUDA || b.Describe() != "cpu test" {
+		t.Fatalf("auto fell back to %v (%s), want the CPU", used, b.Describe())
+	}
+	if line := w.String(); !strings.HasPrefix(line, "nanochat: device cpu: cuda:0 failed (") || !strings.HasSuffix(line, "): falling back\n") {
+		t.Fatalf("fallback line %q", line)
+	}
+	c, err := b.NewCache(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Forward([]engine.Chunk{{Row: 0, Tokens: []int{1, 2}}}, make([]float32, 64)); err != nil {
+		t.Fatalf("forward on the fallback: %v", err)
+	}
+	m2, _ := model.NewRandom(cfg, gen, model.BF16, 1)
+	defer m2.Close()
+	if _, _, err := openDevice(m2, Device{CUDA: true}, "cpu test", &w); err == nil {
+		t.Fatal("explicit --device cuda without CUDA: no error")
 	}
 }

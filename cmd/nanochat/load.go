@@ -43,9 +43,15 @@ func (g *globals) openLocal(ref string, w io.Writer) (*local.Model, error) {
 	}})
 }
 
-// backend puts a loaded model on the resolved --device.
+// backend puts a loaded model on the resolved --device. When a GPU that
+// --device auto chose fails and the model falls back to the CPU, g.dev
+// says so from then on (bench reports the device it ran on).
 func (g *globals) backend(m *model.Model, cpuName string) (engine.Backend, error) {
-	return openBackend(m, g.dev, cpuName)
+	b, used, err := openDevice(m, g.dev, cpuName, os.Stderr)
+	if err == nil && used != g.dev {
+		g.dev, g.devWhy = used, fmt.Sprintf("fell back from %s", g.dev)
+	}
+	return b, err
 }
 
 // openModel is openLocal, or the --remote server when one is given.

@@ -3,10 +3,14 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"gorgonia.org/cu"
 
@@ -18,13 +22,20 @@ import (
 // Backend runs one model on one GPU. The weights live on the device as
 // bf16 (fp32 for the tiny gates); every Cache it makes shares them. All
 // device work goes through one stream under mu, so a Backend and its
-// caches are safe for concurrent use (calls serialize).
+// caches are safe for concurrent use (device calls serialize; each Cache
+// by one goroutine at a time, as engine.Backend says).
+//
+// The backend owns the model it was given: Close frees the device memory
+// (weights and every open cache) and closes the model. ReleaseDevice frees
+// the GPU but leaves the model open, for a caller that hands it on to
+// another backend.
 type Backend struct {
-	mu   sync.Mutex
-	g    *gpu
-	m    *model.Model
-	cfg  model.Config
-	arch model.Arch
+	mu     sync.Mutex
+	g      *gpu // nil once closed
+	m      *model.Model
+	cfg    model.Config
+	arch   model.Arch
+	closed bool
 
 	wte, lmHead, smearGate, bigram cu.DevicePtr
 	ropeCos, ropeSin               cu.DevicePtr // [10·seq][hd/2] fp32, as model.buildRoPE
@@ -35,8 +46,11 @@ type Backend struct {
 	graphs      bool // capture decode steps as CUDA graphs (NANOCHAT_CUDA_GRAPHS=0 turns it off)
 	forceSplitK bool // prefill through the split-KV kernel too (tests)
 
+	open      map[*cacheRes]struct{} // caches not yet freed
+	allocated atomic.Int64           // device bytes held by the open caches
+
 	deadMu sync.Mutex
-	dead   []*cacheRes // caches collected by the GC, freed at the next call
+	dead   []*cacheRes // caches collected by the GC without Close, freed at the next call
 }
 
 type layerWeights struct {
@@ -46,7 +60,10 @@ type layerWeights struct {
 
 var _ engine.Backend = (*Backend)(nil)
 
-// NewBackend uploads m to GPU device and returns it as an engine backend.
+// NewBackend uploads m to GPU device and returns it as an engine backend
+// that owns m from then on (its Close closes m). On error nothing is held
+// on the device and m stays the caller's, still open, so the caller can
+// put it on another backend.
 func NewBackend(m *model.Model, device int) (engine.Backend, error) {
 	cfg := m.Config
 	hd := cfg.HeadDim()
@@ -60,19 +77,31 @@ func NewBackend(m *model.Model, device int) (engine.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cuda backend: %w", err)
 	}
-	b := &Backend{g: g, m: m, cfg: cfg, arch: m.Arch, graphs: os.Getenv("NANOCHAT_CUDA_GRAPHS") != "0"}
+	b := &Backend{g: g, m: m, cfg: cfg, arch: m.Arch, graphs: os.Getenv("NANOCHAT_CUDA_GRAPHS") != "0",
+		open: map[*cacheRes]struct{}{}}
 	done := g.enter()
 	err = b.upload()
 	done()
 	if err != nil {
-		b.Close()
+		b.ReleaseDevice()
 		return nil, fmt.Errorf("cuda backend: upload weights: %w", err)
 	}
 	return b, nil
 }
 
-func (b *Backend) VocabSize() int  { return b.cfg.VocabSize }
+// VocabSize is the number of logits per position.
+func (b *Backend) VocabSize() int { return b.cfg.VocabSize }
+
+// ContextLen is the model's sequence_len.
 func (b *Backend) ContextLen() int { return b.cfg.SequenceLen }
+
+// MaxPositions is the RoPE table's length, 10·sequence_len: the longest a
+// cache row can be.
+func (b *Backend) MaxPositions() int { return 10 * b.cfg.SequenceLen }
+
+// Allocated is the device memory held by the open caches (KV cache and
+// activations), in bytes; the weights are not counted.
+func (b *Backend) Allocated() int64 { return b.allocated.Load() }
 
 // Describe names the device for status lines.
 func (b *Backend) Describe() string {
@@ -84,16 +113,43 @@ func (b *Backend) Describe() string {
 	return fmt.Sprintf("%s, %s", b.g.info, b.g.image)
 }
 
-// Close frees the device memory and releases the GPU. Caches of b must not
-// be used after.
+// Close frees every open cache, the weights and the GPU context, then
+// closes the model. It waits for calls in flight; later calls on b or its
+// caches return an error wrapping engine.ErrClosed. Closing twice is a
+// no-op.
 func (b *Backend) Close() error {
+	if !b.closeDevice() {
+		return nil
+	}
+	return b.m.Close()
+}
+
+// ReleaseDevice is Close without closing the model: it frees the caches,
+// the weights and the GPU, and leaves the model open and the caller's. It
+// is for handing the model on to another backend, as `--device auto` does
+// when the GPU fails (cmd/nanochat openBackend). b is closed afterwards.
+func (b *Backend) ReleaseDevice() error {
+	b.closeDevice()
+	return nil
+}
+
+// closeDevice frees everything on the device; it reports whether b was
+// open.
+func (b *Backend) closeDevice() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.closed = true
 	if b.g == nil {
-		return nil
+		return true
 	}
 	done := b.g.enter()
 	b.reapLocked()
+	for r := range b.open {
+		b.freeLocked(r)
+	}
 	for _, p := range b.owned {
 		cu.MemFree(p)
 	}
@@ -101,9 +157,28 @@ func (b *Backend) Close() error {
 	done()
 	b.g.close()
 	b.g = nil
-	return nil
+	return true
 }
 
+// acquire takes mu with the context current on a locked thread, after
+// checking that neither b nor the cache r (nil: none) is closed; call the
+// returned function when done. It also frees the caches the GC collected.
+func (b *Backend) acquire(op string, r *cacheRes) (func(), error) {
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return nil, fmt.Errorf("%s: cuda backend: %w", op, engine.ErrClosed)
+	case r != nil && r.closed:
+		b.mu.Unlock()
+		return nil, fmt.Errorf("%s: cuda cache: %w", op, engine.ErrClosed)
+	}
+	done := b.g.enter()
+	b.reapLocked()
+	return func() { done(); b.mu.Unlock() }, nil
+}
+
+// own records a weight buffer for Close.
 func (b *Backend) own(p cu.DevicePtr, err error) (cu.DevicePtr, error) {
 	if err == nil {
 		b.owned = append(b.owned, p)
@@ -131,54 +206,72 @@ func f32Of(m *model.Matrix) []float32 {
 	return out
 }
 
+// upload puts the weights on the device. An allocation failure names the
+// tensor and its size.
 func (b *Backend) upload() error {
 	w, cfg, a := b.m.W, b.cfg, b.arch
-	var err error
-	if b.wte, err = b.own(upload(b.g, bf16Of(&w.WTE))); err != nil {
+	put16 := func(dst *cu.DevicePtr, name string, host []uint16) error {
+		p, err := b.own(upload(b.g, host))
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", name, sizeString(2*int64(len(host))), err)
+		}
+		*dst = p
+		return nil
+	}
+	put32 := func(dst *cu.DevicePtr, name string, host []float32) error {
+		p, err := b.own(upload(b.g, host))
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", name, sizeString(4*int64(len(host))), err)
+		}
+		*dst = p
+		return nil
+	}
+	if err := put16(&b.wte, "wte", bf16Of(&w.WTE)); err != nil {
 		return err
 	}
-	if b.lmHead, err = b.own(upload(b.g, bf16Of(&w.LMHead))); err != nil {
+	if err := put16(&b.lmHead, "lm_head", bf16Of(&w.LMHead)); err != nil {
 		return err
 	}
 	gate := make([]float32, 24)
 	copy(gate, w.SmearGate)
-	if b.smearGate, err = b.own(upload(b.g, gate)); err != nil {
+	if err := put32(&b.smearGate, "smear_gate", gate); err != nil {
 		return err
 	}
 	if a.Bigram && w.Bigram != nil {
-		if b.bigram, err = b.own(upload(b.g, bf16Of(w.Bigram))); err != nil {
+		if err := put16(&b.bigram, "bigram_embed", bf16Of(w.Bigram)); err != nil {
 			return err
 		}
 	}
 	cos, sin := ropeTables(cfg, a)
 	b.ropeLen = 10 * cfg.SequenceLen
-	if b.ropeCos, err = b.own(upload(b.g, cos)); err != nil {
+	if err := put32(&b.ropeCos, "rope cos", cos); err != nil {
 		return err
 	}
-	if b.ropeSin, err = b.own(upload(b.g, sin)); err != nil {
+	if err := put32(&b.ropeSin, "rope sin", sin); err != nil {
 		return err
 	}
 	b.layers = make([]layerWeights, len(w.Layers))
 	for i := range w.Layers {
 		l, dl := &w.Layers[i], &b.layers[i]
+		name := func(s string) string { return fmt.Sprintf("layer %d %s", i, s) }
 		qkv := append(append(append([]uint16{}, bf16Of(&l.CQ)...), bf16Of(&l.CK)...), bf16Of(&l.CV)...)
-		if dl.qkv, err = b.own(upload(b.g, qkv)); err != nil {
+		if err := put16(&dl.qkv, name("c_q|c_k|c_v"), qkv); err != nil {
 			return err
 		}
-		if dl.proj, err = b.own(upload(b.g, bf16Of(&l.CProj))); err != nil {
+		if err := put16(&dl.proj, name("attn c_proj"), bf16Of(&l.CProj)); err != nil {
 			return err
 		}
-		if dl.fc, err = b.own(upload(b.g, bf16Of(&l.FC))); err != nil {
+		if err := put16(&dl.fc, name("c_fc"), bf16Of(&l.FC)); err != nil {
 			return err
 		}
-		if dl.mlpProj, err = b.own(upload(b.g, bf16Of(&l.MLPProj))); err != nil {
+		if err := put16(&dl.mlpProj, name("mlp c_proj"), bf16Of(&l.MLPProj)); err != nil {
 			return err
 		}
 		if l.VE != nil && l.VEGate != nil {
-			if dl.ve, err = b.own(upload(b.g, bf16Of(l.VE))); err != nil {
+			if err := put16(&dl.ve, name("value_embed"), bf16Of(l.VE)); err != nil {
 				return err
 			}
-			if dl.veGate, err = b.own(upload(b.g, f32Of(l.VEGate))); err != nil {
+			if err := put32(&dl.veGate, name("ve_gate"), f32Of(l.VEGate)); err != nil {
 				return err
 			}
 		}
@@ -211,20 +304,89 @@ func ropeTables(cfg model.Config, a model.Arch) (cos, sin []float32) {
 	return cos, sin
 }
 
-// release queues a collected cache's device memory for freeing.
+// release queues a collected cache's device memory for freeing (the GC
+// cleanup of a Cache nobody closed; it runs on the runtime's cleanup
+// goroutine, so it only queues).
 func (b *Backend) release(r *cacheRes) {
 	b.deadMu.Lock()
 	b.dead = append(b.dead, r)
 	b.deadMu.Unlock()
 }
 
-// reapLocked frees the queued caches; call with mu held and the context current.
-func (b *Backend) reapLocked() {
+// reapLocked frees the queued caches and returns the bytes freed; call
+// with mu held and the context current.
+func (b *Backend) reapLocked() int64 {
 	b.deadMu.Lock()
 	dead := b.dead
 	b.dead = nil
 	b.deadMu.Unlock()
+	var n int64
 	for _, r := range dead {
-		r.free()
+		n += b.freeLocked(r)
 	}
+	return n
+}
+
+// freeLocked frees a cache's device memory (once) and returns the bytes
+// freed.
+func (b *Backend) freeLocked(r *cacheRes) int64 {
+	if r.closed {
+		return 0
+	}
+	n := r.free()
+	delete(b.open, r)
+	b.allocated.Add(-n)
+	return n
+}
+
+// collectLocked frees the caches that are no longer referenced but were
+// never closed: those the GC already collected and, after one more
+// collection, those it finds now. Cleanups run on their own goroutine
+// after a GC, so it waits (briefly) for a sentinel's cleanup to have run.
+func (b *Backend) collectLocked() int64 {
+	runtime.GC()
+	ran := make(chan struct{})
+	sentinel := new([4]*int)
+	runtime.AddCleanup(sentinel, func(ch chan struct{}) { close(ch) }, ran)
+	sentinel = nil
+	runtime.GC()
+	select {
+	case <-ran:
+	case <-time.After(200 * time.Millisecond):
+	}
+	return b.reapLocked()
+}
+
+// allocLocked allocates bytes of device memory for what (named in the
+// error). On CUDA_ERROR_OUT_OF_MEMORY it first frees the caches nobody
+// references any more (collectLocked) and retries once.
+func (b *Backend) allocLocked(what string, bytes int64) (cu.DevicePtr, error) {
+	p, err := b.g.alloc(bytes)
+	if err == nil {
+		return p, nil
+	}
+	if !errors.Is(err, cu.OutOfMemory) {
+		return 0, fmt.Errorf("allocate %s (%s): %w", what, sizeString(bytes), err)
+	}
+	freed := b.collectLocked()
+	if p, err = b.g.alloc(bytes); err == nil {
+		return p, nil
+	}
+	free, total, _ := cu.MemInfo()
+	return 0, fmt.Errorf("allocate %s (%s) on %s: out of device memory (%s of %s free, %s held by open caches, %s freed from unclosed ones): %w",
+		what, sizeString(bytes), b.g.info, sizeString(free), sizeString(total), sizeString(b.allocated.Load()),
+		sizeString(freed), err)
+}
+
+// sizeString is a byte count for error messages: "1.5 GiB", "12 MiB", "512 B".
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -70,12 +70,7 @@ fi
 [ -f "$inc/cuda.h" ] || fail "no cuda.h in $inc (set CUDA_INCLUDE)"
 
 # The stub exports every driver entry point cuda.h declares.
-mkdir -p "$tmp/stub"
-echo '#include <cuda.h>' | gcc -E -P -I"$inc" - |
-	grep -oE '\bcu[A-Z][A-Za-z0-9_]*[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u |
-	awk 'BEGIN { print "/* link-check stub, never installed */" } { printf "int %s(void) { return 34; }\n", $1 }' \
-		>"$tmp/stub/stub.c"
-gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$tmp/stub/libcuda.so" "$tmp/stub/stub.c"
+./libcuda-stub.sh "$tmp/stub" "$inc"
 
 cd "$root"
 export CGO_ENABLED=1 CGO_CFLAGS="-I$inc" CGO_LDFLAGS="-L$tmp/stub"

@@ -24,13 +24,16 @@ func closeTo(t *testing.T, what string, got, want []float32, abs, rel float64) {
 
 // TestEmbedMixNorm checks nc_embed (norm, smear, bigram rows), nc_mix_norm
 // and nc_final_norm against the CPU formulas of model/forward.go, with a
-// row tail (C not a multiple of the block) and chunk continuation (pos0 > 0).
+// row tail (C not a multiple of the block), one entry continuing a cached
+// row (position 4) and one starting an empty row (position 0: no smear,
+// bigram row 5V−1), then the decode reset of the bigram rows.
 // Tolerance 1e-5 + 1e-5·|x| in fp32, 1/128 relative after bf16 rounding.
 func TestEmbedMixNorm(t *testing.T) {
 	g := needGPU(t)
 	r := rand.New(rand.NewPCG(5, 6))
-	const B, T, C, V, pos0 = 2, 3, 200, 50, 4
+	const B, T, C, V = 2, 3, 200, 50
 	N := B * T
+	rows, pos := []int32{1, 0}, []int32{4, 0}
 	wte := randBF16(r, V*C, 1)
 	big := randBF16(r, (5*V)*C, 1)
 	gate := make([]float32, 24)
@@ -39,11 +42,11 @@ func TestEmbedMixNorm(t *testing.T) {
 	}
 	const lam = float32(0.7)
 	toks := make([]int, N)
-	prev := []int{7, 11}
+	prev := []int{7, -1}
 	for i := range toks {
 		toks[i] = r.IntN(V)
 	}
-	step := []int32{pos0, int32(prev[0]), int32(prev[1])}
+	step := append(append(append([]int32{}, rows...), pos...), int32(prev[0]), int32(prev[1]))
 	for _, tk := range toks {
 		step = append(step, int32(tk))
 	}
@@ -63,14 +66,19 @@ func TestEmbedMixNorm(t *testing.T) {
 		if ti > 0 {
 			p = toks[n-1]
 		}
-		cur, pv := norm(toks[n]), norm(p)
-		gd := float64(kernels.Dot(gate, cur[:24]))
-		gv := float32(float64(lam) * sigmoid64(gd))
-		for i := 0; i < C; i++ {
-			wantX[n*C+i] = cur[i] + gv*pv[i]
-		}
+		cur := norm(toks[n])
 		mod := int64(5*V - 1)
-		idx := ((36313 * int64(toks[n])) ^ (27191 * int64(p))) % mod
+		idx := mod
+		copy(wantX[n*C:], cur)
+		if p >= 0 {
+			pv := norm(p)
+			gd := float64(kernels.Dot(gate, cur[:24]))
+			gv := float32(float64(lam) * sigmoid64(gd))
+			for i := 0; i < C; i++ {
+				wantX[n*C+i] = cur[i] + gv*pv[i]
+			}
+			idx = ((36313 * int64(toks[n])) ^ (27191 * int64(p))) % mod
+		}
 		copy(wantBG[n*C:], bigf[idx*int64(C):(idx+1)*int64(C)])
 	}
 	dStep, dWTE, dGate, dBig := mustUpload(t, g, step), mustUpload(t, g, wte), mustUpload(t, g, gate), mustUpload(t, g, big)
@@ -81,6 +89,17 @@ func TestEmbedMixNorm(t *testing.T) {
 	closeTo(t, "embed x", download[float32](t, g, x, N*C), wantX, 1e-5, 1e-5)
 	closeTo(t, "embed x0", download[float32](t, g, x0, N*C), wantX, 1e-5, 1e-5)
 	closeTo(t, "bigram", download[float32](t, g, bg, N*C), wantBG, 0, 0)
+
+	// decode_reset: every bigram row is 5V−1 (x, x0 as before).
+	bgReset := mustAlloc(t, g, 4*N*C)
+	g.args.reset().ptr(dStep).i32(B).i32(T).ptr(dWTE).i32(C).ptr(dGate).f32(lam).i32(1).ptr(x).ptr(x0).
+		ptr(dBig).ptr(bgReset).i32(V).i32(1)
+	mustLaunch(t, g, Launch{Kernel: "nc_embed", Grid: [3]int{N, 1, 1}, Block: 256})
+	wantReset := make([]float32, N*C)
+	for n := 0; n < N; n++ {
+		copy(wantReset[n*C:], bigf[(5*V-1)*C:5*V*C])
+	}
+	closeTo(t, "bigram with decode_reset", download[float32](t, g, bgReset, N*C), wantReset, 0, 0)
 
 	// mix + norm: x = r·x + z·x0 + bl·bg; h = bf16(norm(x)); inv = 1/rms.
 	const rl, zl, bl = float32(0.9), float32(0.3), float32(0.1)
@@ -120,12 +139,14 @@ func TestEmbedMixNorm(t *testing.T) {
 
 // TestQKVPost checks nc_qkv_post: split-halves RoPE with the −θ sign,
 // per-head RMSNorm, the QK scale, the value-embedding gate, and the K/V
-// append at the right cache slots, for GQA heads.
+// append at the right cache slots, for GQA heads, with the entries on
+// cache rows 2 and 0 of 3 at positions 5 and 1.
 func TestQKVPost(t *testing.T) {
 	g := needGPU(t)
 	r := rand.New(rand.NewPCG(7, 8))
-	const B, T, H, KV, hd, C, ch, maxLen, pos0, V = 2, 3, 4, 2, 64, 96, 12, 10, 5, 30
+	const B, T, H, KV, hd, C, ch, maxLen, R, V = 2, 3, 4, 2, 64, 96, 12, 10, 3, 30
 	N, half, width := B*T, hd/2, (H+2*KV)*hd
+	rows, pos0 := []int{2, 0}, []int{5, 1}
 	qkv := make([]float32, N*width)
 	x := make([]float32, N*C)
 	for i := range qkv {
@@ -153,7 +174,7 @@ func TestQKVPost(t *testing.T) {
 		inv[n] = float32(1 / math.Sqrt(ss/C+1.1920928955078125e-07))
 	}
 	toks := make([]int32, N)
-	step := []int32{pos0, 0, 0}
+	step := []int32{int32(rows[0]), int32(rows[1]), int32(pos0[0]), int32(pos0[1]), 0, 0}
 	for i := range toks {
 		toks[i] = int32(r.IntN(V))
 		step = append(step, toks[i])
@@ -161,12 +182,12 @@ func TestQKVPost(t *testing.T) {
 	const scale = float32(1.2)
 	// CPU reference.
 	wantQ := make([]float32, N*H*hd)
-	wantK := make([]float32, B*maxLen*KV*hd)
-	wantV := make([]float32, B*maxLen*KV*hd)
+	wantK := make([]float32, R*maxLen*KV*hd)
+	wantV := make([]float32, R*maxLen*KV*hd)
 	vef := widen(ve)
 	for n := 0; n < N; n++ {
 		b, ti := n/T, n%T
-		pos := pos0 + ti
+		row, pos := rows[b], pos0[b]+ti
 		for head := 0; head < H+2*KV; head++ {
 			v := append([]float32(nil), qkv[n*width+head*hd:n*width+(head+1)*hd]...)
 			if head < H+KV {
@@ -180,7 +201,7 @@ func TestQKVPost(t *testing.T) {
 				if head < H {
 					copy(wantQ[(n*H+head)*hd:], v)
 				} else {
-					copy(wantK[((b*maxLen+pos)*KV+head-H)*hd:], v)
+					copy(wantK[((row*maxLen+pos)*KV+head-H)*hd:], v)
 				}
 				continue
 			}
@@ -193,7 +214,7 @@ func TestQKVPost(t *testing.T) {
 			for i := range v {
 				v[i] += gt * vef[int(toks[n])*KV*hd+gi*hd+i]
 			}
-			copy(wantV[((b*maxLen+pos)*KV+gi)*hd:], v)
+			copy(wantV[((row*maxLen+pos)*KV+gi)*hd:], v)
 		}
 	}
 	dQKV, dStep, dCos, dSin := mustUpload(t, g, qkv), mustUpload(t, g, step), mustUpload(t, g, cos), mustUpload(t, g, sin)

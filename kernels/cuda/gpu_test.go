@@ -207,8 +207,10 @@ func TestGEMM(t *testing.T) {
 }
 
 // TestAttention checks the prefill and split-KV kernels against
-// kernels.Attention on tails, sliding windows, GQA/MQA and decode.
-// Tolerance: 0.02 + 1% of |out| (bf16 q, k, v, P and output rounding).
+// kernels.Attention on tails, sliding windows, GQA/MQA and decode, with
+// every launch entry on its own cache row (not the entry's index) at its
+// own position. Tolerance: 0.02 + 1% of |out| (bf16 q, k, v, P and output
+// rounding).
 func TestAttention(t *testing.T) {
 	g := needGPU(t)
 	r := rand.New(rand.NewPCG(3, 4))
@@ -218,26 +220,35 @@ func TestAttention(t *testing.T) {
 		for _, hk := range [][2]int{{4, 4}, {8, 2}, {4, 1}} {
 			for _, tp := range [][2]int{{1, 0}, {1, 300}, {5, 37}, {64, 0}, {130, 70}} {
 				for _, w := range []int{-1, 0, 17, 100} {
-					cases = append(cases, tc{1 + r.IntN(2), tp[0], tp[1], hk[0], hk[1], hd, w})
+					cases = append(cases, tc{1 + r.IntN(3), tp[0], tp[1], hk[0], hk[1], hd, w})
 				}
 			}
 		}
 	}
 	for _, c := range cases {
-		maxLen := c.pos0 + c.T + r.IntN(3)
-		kvd := c.KV * c.hd
-		kc, vc := randBF16(r, c.B*maxLen*kvd, 1), randBF16(r, c.B*maxLen*kvd, 1)
+		// Entry b runs on cache row B−b (row 0 stays unused) at position
+		// pos0 + 13·b mod 29.
+		rows, pos := make([]int, c.B), make([]int, c.B)
+		maxLen := 0
+		for b := range rows {
+			rows[b], pos[b] = c.B-b, c.pos0+(13*b)%29
+			maxLen = max(maxLen, pos[b]+c.T)
+		}
+		maxLen += r.IntN(3)
+		R, kvd := c.B+1, c.KV*c.hd
+		kc, vc := randBF16(r, R*maxLen*kvd, 1), randBF16(r, R*maxLen*kvd, 1)
 		q := randBF16(r, c.B*c.T*c.H*c.hd, 1)
 		kf, vf, qf := widen(kc), widen(vc), widen(q)
 		ref := make([]float32, len(q))
 		for b := 0; b < c.B; b++ {
-			o := b * c.T * c.H * c.hd
-			kernels.Attention(ref[o:o+c.T*c.H*c.hd], qf[o:o+c.T*c.H*c.hd], kf[b*maxLen*kvd:(b+1)*maxLen*kvd],
-				vf[b*maxLen*kvd:(b+1)*maxLen*kvd], kernels.Attn{T: c.T, Pos0: c.pos0, NHead: c.H, NKV: c.KV,
-					HeadDim: c.hd, Window: c.window, Stride: kvd})
+			o, n, k0 := b*c.T*c.H*c.hd, c.T*c.H*c.hd, rows[b]*maxLen*kvd
+			kernels.Attention(ref[o:o+n], qf[o:o+n], kf[k0:k0+maxLen*kvd], vf[k0:k0+maxLen*kvd],
+				kernels.Attn{T: c.T, Pos0: pos[b], NHead: c.H, NKV: c.KV, HeadDim: c.hd, Window: c.window, Stride: kvd})
 		}
 		step := make([]int32, StepWords(c.B, c.T))
-		step[0] = int32(c.pos0)
+		for b := range rows {
+			step[b], step[c.B+b] = int32(rows[b]), int32(pos[b])
+		}
 		dStep, dK, dV, dQ := mustUpload(t, g, step), mustUpload(t, g, kc), mustUpload(t, g, vc), mustUpload(t, g, q)
 		for _, force := range []bool{false, true} {
 			p, err := PlanAttention(Attn{B: c.B, T: c.T, H: c.H, KV: c.KV, HD: c.hd,
@@ -251,14 +262,14 @@ func TestAttention(t *testing.T) {
 			out := mustAlloc(t, g, 2*len(q))
 			scale := float32(1/math.Sqrt(float64(c.hd))) * math.Log2E
 			if p.Combine == nil {
-				g.args.reset().ptr(dQ).ptr(dK).ptr(dV).ptr(out).ptr(dStep).i32(c.T).i32(c.H).i32(c.KV).i32(maxLen).
-					i32(c.window).f32(scale)
+				g.args.reset().ptr(dQ).ptr(dK).ptr(dV).ptr(out).ptr(dStep).i32(c.B).i32(c.T).i32(c.H).i32(c.KV).
+					i32(maxLen).i32(c.window).f32(scale)
 				mustLaunch(t, g, p.Main)
 			} else {
 				parts := c.B * c.T * c.H * p.Splits
 				opart, lse := mustAlloc(t, g, 4*parts*c.hd), mustAlloc(t, g, 4*parts)
-				g.args.reset().ptr(dQ).ptr(dK).ptr(dV).ptr(opart).ptr(lse).ptr(dStep).i32(c.T).i32(c.H).i32(c.KV).
-					i32(c.hd).i32(maxLen).i32(c.window).f32(scale).i32(p.Splits).i32(p.QPB)
+				g.args.reset().ptr(dQ).ptr(dK).ptr(dV).ptr(opart).ptr(lse).ptr(dStep).i32(c.B).i32(c.T).i32(c.H).
+					i32(c.KV).i32(c.hd).i32(maxLen).i32(c.window).f32(scale).i32(p.Splits).i32(p.QPB)
 				mustLaunch(t, g, p.Main)
 				g.args.reset().ptr(opart).ptr(lse).ptr(out).i32(c.hd).i32(p.Splits)
 				mustLaunch(t, g, *p.Combine)
@@ -266,7 +277,8 @@ func TestAttention(t *testing.T) {
 			got := widen(download[uint16](t, g, out, len(q)))
 			for i := range ref {
 				if d := math.Abs(float64(got[i] - ref[i])); d > 0.02+0.01*math.Abs(float64(ref[i])) || math.IsNaN(d) {
-					t.Errorf("%s %+v (maxLen %d, %d splits): out[%d] = %g, want %g", p.Main.Kernel, c, maxLen, p.Splits, i, got[i], ref[i])
+					t.Errorf("%s %+v (rows %v, positions %v, maxLen %d, %d splits): out[%d] = %g, want %g",
+						p.Main.Kernel, c, rows, pos, maxLen, p.Splits, i, got[i], ref[i])
 					break
 				}
 			}

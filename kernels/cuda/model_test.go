@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -64,8 +65,49 @@ func newTestBackend(t *testing.T, m *model.Model) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { b.(*Backend).Close() })
+	t.Cleanup(func() { b.Close() })
 	return b.(*Backend)
+}
+
+func newTestCache(t *testing.T, b *Backend, rows, maxLen int) *Cache {
+	t.Helper()
+	c, err := b.NewCache(rows, maxLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.(*Cache)
+}
+
+// logitsAll feeds toks to row r of c and returns the logits of every
+// position ([len(toks)][V]), through the pieces Score runs.
+func logitsAll(t *testing.T, c *Cache, r int, toks []int) []float32 {
+	t.Helper()
+	V := c.b.cfg.VocabSize
+	ch := engine.Chunk{Row: r, Tokens: toks}
+	if err := engine.CheckChunks(c, []engine.Chunk{ch}, V, make([]float32, V)); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, 0, len(toks)*V)
+	for off := 0; off < len(toks); off += scoreChunk {
+		n := min(scoreChunk, len(toks)-off)
+		l, err := c.piece(ch, off, n, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l...)
+	}
+	c.commit(r, toks)
+	return out
+}
+
+func forward(t *testing.T, c engine.Cache, V int, chunks ...engine.Chunk) []float32 {
+	t.Helper()
+	logits := make([]float32, len(chunks)*V)
+	if err := c.Forward(chunks, logits); err != nil {
+		t.Fatal(err)
+	}
+	return logits
 }
 
 func top2(row []float32) (int, float64) {
@@ -115,20 +157,13 @@ func TestGoldenParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := make([]float32, T*V)
-			if err := m.Forward(cc, gc.Tokens, T, want, true); err != nil {
+			if err := m.Forward(cc, []model.Chunk{{Row: 0, Tokens: gc.Tokens}}, want, true); err != nil {
 				t.Fatal(err)
 			}
 
 			for _, split := range []bool{false, true} {
 				b.forceSplitK = split
-				c, err := b.NewCache(1, T)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := make([]float32, T*V)
-				if err := c.Forward(gc.Tokens, T, got, true); err != nil {
-					t.Fatal(err)
-				}
+				got := logitsAll(t, newTestCache(t, b, 1, T), 0, gc.Tokens)
 				name := "prefill"
 				if split {
 					name = "split-KV prefill"
@@ -144,7 +179,7 @@ func TestGoldenParity(t *testing.T) {
 			}
 			b.forceSplitK = false
 			checkGreedy(t, b, gc, V)
-			checkChunks(t, b, m, gc.Tokens, V)
+			checkChunks(t, b, gc.Tokens, V)
 		})
 	}
 }
@@ -155,14 +190,8 @@ func checkGreedy(t *testing.T, b *Backend, gc golden.Case, V int) {
 	if gc.PromptLen == 0 || len(gc.Greedy) == 0 {
 		return
 	}
-	c, err := b.NewCache(1, gc.PromptLen+len(gc.Greedy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits := make([]float32, V)
-	if err := c.Forward(gc.Tokens[:gc.PromptLen], gc.PromptLen, logits, false); err != nil {
-		t.Fatal(err)
-	}
+	c := newTestCache(t, b, 1, gc.PromptLen+len(gc.Greedy))
+	logits := forward(t, c, V, engine.Chunk{Row: 0, Tokens: gc.Tokens[:gc.PromptLen]})
 	for i, want := range gc.Greedy {
 		tok, margin := top2(logits)
 		if tok != want {
@@ -171,69 +200,58 @@ func checkGreedy(t *testing.T, b *Backend, gc golden.Case, V int) {
 			}
 			t.Fatalf("greedy step %d: got %d, want %d (margin %.3f)", i, tok, want, margin)
 		}
-		if err := c.Forward([]int{tok}, 1, logits, false); err != nil {
-			t.Fatal(err)
-		}
+		logits = forward(t, c, V, engine.Chunk{Row: 0, Tokens: []int{tok}})
 	}
 }
 
-// checkChunks: any chunking of a prompt, batch rows filled by CopyFrom, and
-// Truncate give the same logits as one forward.
-func checkChunks(t *testing.T, b *Backend, m *model.Model, toks []int, V int) {
+// checkChunks: any chunking of a prompt, rows filled by CopyRow, and
+// TruncateRow give the same logits as one forward.
+func checkChunks(t *testing.T, b *Backend, toks []int, V int) {
 	t.Helper()
 	T := len(toks)
-	full, err := b.NewCache(1, T)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, V)
-	if err := full.Forward(toks, T, want, false); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := b.NewCache(1, T)
-	got := make([]float32, V)
+	want := forward(t, newTestCache(t, b, 1, T), V, engine.Chunk{Row: 0, Tokens: toks})
+	c := newTestCache(t, b, 1, T)
+	var got []float32
 	for p := 0; p < T; {
 		n := min(7, T-p)
 		if p == 0 {
 			n = min(3, T)
 		}
-		if err := c.Forward(toks[p:p+n], n, got, false); err != nil {
-			t.Fatal(err)
-		}
+		got = forward(t, c, V, engine.Chunk{Row: 0, Tokens: toks[p : p+n]})
 		p += n
 	}
 	compareLogits(t, "chunked prefill", got, want)
 
-	// Batch of 3 rows from row 0 of a prefix, then one step each.
-	prefix, _ := b.NewCache(1, T)
-	if err := prefix.Forward(toks[:T-1], T-1, make([]float32, V), false); err != nil {
-		t.Fatal(err)
-	}
-	batch, _ := b.NewCache(3, T)
-	if err := batch.CopyFrom(prefix, 0); err != nil {
-		t.Fatal(err)
+	// Rows 0..2 copied from row 0 of a prefix (row 2 from row 0 of the same
+	// cache), then one step each.
+	prefix := newTestCache(t, b, 1, T)
+	forward(t, prefix, V, engine.Chunk{Row: 0, Tokens: toks[:T-1]})
+	batch := newTestCache(t, b, 3, T)
+	for r, src := range []struct {
+		c   engine.Cache
+		row int
+	}{{prefix, 0}, {prefix, 0}, {batch, 0}} {
+		if err := batch.CopyRow(r, src.c, src.row); err != nil {
+			t.Fatal(err)
+		}
 	}
 	last := toks[T-1]
-	out := make([]float32, 3*V)
-	if err := batch.Forward([]int{last, last, last}, 1, out, false); err != nil {
-		t.Fatal(err)
-	}
+	step := []engine.Chunk{{Row: 0, Tokens: []int{last}}, {Row: 1, Tokens: []int{last}}, {Row: 2, Tokens: []int{last}}}
+	out := forward(t, batch, V, step...)
 	for r := 0; r < 3; r++ {
-		compareLogits(t, "CopyFrom row", out[r*V:(r+1)*V], want)
+		compareLogits(t, fmt.Sprintf("CopyRow row %d", r), out[r*V:(r+1)*V], want)
 	}
-	// Truncate and redo the last step.
-	if err := batch.Truncate(T - 1); err != nil {
-		t.Fatal(err)
+	// Truncate every row and redo the last step.
+	for r := 0; r < 3; r++ {
+		if err := batch.TruncateRow(r, T-1); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := batch.Forward([]int{last, last, last}, 1, out, false); err != nil {
-		t.Fatal(err)
-	}
-	compareLogits(t, "after Truncate", out[:V], want)
+	out = forward(t, batch, V, step...)
+	compareLogits(t, "after TruncateRow", out[:V], want)
 	if got := batch.Tokens(2); len(got) != T || got[T-1] != last {
-		t.Errorf("Tokens(2): got %v", got)
+		t.Errorf("Tokens(2): got %d ids ending %v, want %d ending %d", len(got), got[max(0, len(got)-1):], T, last)
 	}
-	var _ engine.Cache = batch
-	_ = m
 }
 
 func overridesFromJSON(js string) (model.Overrides, error) {

@@ -106,7 +106,7 @@ func SplitKVSmem(hd, qpb int) int {
 
 // Attn is the shape of one attention call.
 type Attn struct {
-	B, T        int // rows, new positions per row
+	B, T        int // launch entries (one cache row each), new positions per entry
 	H, KV, HD   int // query heads, KV heads, head dim
 	MaxKeys     int // most keys one query can see: min(cache capacity, window+1)
 	SMs         int
@@ -178,9 +178,10 @@ func MaxKeys(maxLen, w int) int {
 }
 
 // StepWords is the length of the int32 step block the host uploads before
-// each forward: pos0, the previous token of each of B rows, the B·T tokens
-// (csrc/fused.cuh).
-func StepWords(B, T int) int { return 1 + B + B*T }
+// each launch sequence of B entries of T tokens (csrc/common.cuh): the cache
+// row of each entry, its position, the token before its chunk, then the
+// B·T new tokens.
+func StepWords(B, T int) int { return 3*B + B*T }
 
 var gemvNames = map[int]string{1: "nc_gemv_bf16_m1", 2: "nc_gemv_bf16_m2", 4: "nc_gemv_bf16_m4", 8: "nc_gemv_bf16_m8"}
 

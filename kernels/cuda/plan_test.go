@@ -162,8 +162,8 @@ func TestMaxKeys(t *testing.T) {
 			t.Errorf("MaxKeys(%d, %d) = %d, want %d", tc.cap, tc.w, got, tc.want)
 		}
 	}
-	if StepWords(2, 5) != 13 {
-		t.Errorf("StepWords(2, 5) = %d, want 13", StepWords(2, 5))
+	if StepWords(2, 5) != 16 {
+		t.Errorf("StepWords(2, 5) = %d, want 16 (2 rows, 2 positions, 2 previous tokens, 10 tokens)", StepWords(2, 5))
 	}
 }
 

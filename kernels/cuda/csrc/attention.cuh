@@ -1,14 +1,16 @@
 // attention.cuh: causal sliding-window attention over the bf16 KV cache.
 //
-// Reference loop (kernels.Attention): for the query of row b at position
-// p = pos0 + t and head h (KV head kh = h / (H/KV)),
-//   keys j ∈ [max(0, p − W), p] (all j ≤ p when W < 0: W+1 keys),
+// Reference loop (kernels.Attention): for the query of launch entry b at
+// offset t, head h (KV head kh = h / (H/KV)), with the entry's cache row
+// r = step_row(b) and position p = step_pos(b) + t (common.cuh),
+//   keys j ∈ [max(0, p − W), p] of row r (all j ≤ p when W < 0: W+1 keys),
 //   s_j = q·k_j / sqrt(hd), out = Σ_j softmax(s)_j · v_j.
 //
-// Layouts: q and out are [B·T][H][hd] bf16; the layer's cache is
-// [B][MaxLen][KV][hd] bf16 and already holds positions 0..pos0+T-1 (the
-// fused qkv kernel appended this step's keys and values). pos0 is read from
-// step[0] on the device, so a captured decode graph replays at any position.
+// Layouts: q and out are [B·T][H][hd] bf16 (entry-major); the layer's cache
+// is [rows][MaxLen][KV][hd] bf16 and row r already holds positions
+// 0..step_pos(b)+T-1 (the fused qkv kernel appended this step's keys and
+// values). Rows and positions are read from the step block on the device,
+// so a captured decode graph replays for any rows at any positions.
 //
 // Kernels:
 //  * nc_attn_prefill_hd{16,32,64,96,128}: FlashAttention-2 style. A block
@@ -31,8 +33,8 @@
 template <int HD>
 __device__ __forceinline__ void attn_prefill_body(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc,
                                                   const bf16_t* __restrict__ vc, bf16_t* __restrict__ out,
-                                                  const int* __restrict__ step, int T, int H, int KV, int max_len,
-                                                  int window, float scale_log2) {
+                                                  const int* __restrict__ step, int B, int T, int H, int KV,
+                                                  int max_len, int window, float scale_log2) {
   constexpr int LDS = HD + 8;  // padded rows: ldmatrix addresses fall in distinct banks
   constexpr int KSTEPS = HD / 16, DT = HD / 8;
   extern __shared__ __align__(16) unsigned char fa_smem[];
@@ -43,15 +45,16 @@ __device__ __forceinline__ void attn_prefill_body(const bf16_t* __restrict__ q, 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int qtile = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int kh = h / (H / KV);
-  const int pos0 = step[0];
+  const int row = step_row(step, b);
+  const int pos0 = step_pos(step, B, b);
   const int t0 = qtile * FA_BR;
   const int tend = min(T, t0 + FA_BR);  // exclusive
   const int kmax = pos0 + tend - 1;
   const int kmin = window < 0 ? 0 : max(0, pos0 + t0 - window);
   const int kt_first = kmin / FA_BC, kt_last = kmax / FA_BC;
   const long row_stride = (long)KV * HD;  // between cache positions
-  const bf16_t* kbase = kc + (long)b * max_len * row_stride + kh * HD;
-  const bf16_t* vbase = vc + (long)b * max_len * row_stride + kh * HD;
+  const bf16_t* kbase = kc + (long)row * max_len * row_stride + kh * HD;
+  const bf16_t* vbase = vc + (long)row * max_len * row_stride + kh * HD;
 
   // Q tile: rows t0..t0+63 of head h (rows ≥ T zero-filled).
   for (int c = tid; c < FA_BR * (HD / 8); c += 128) {
@@ -212,8 +215,9 @@ __device__ __forceinline__ void attn_prefill_body(const bf16_t* __restrict__ q, 
 #define NC_ATTN_PREFILL(HD)                                                                              \
   extern "C" __global__ void __launch_bounds__(128)                                                     \
       nc_attn_prefill_hd##HD(const bf16_t* q, const bf16_t* kc, const bf16_t* vc, bf16_t* out,           \
-                             const int* step, int T, int H, int KV, int max_len, int window, float scale_log2) { \
-    attn_prefill_body<HD>(q, kc, vc, out, step, T, H, KV, max_len, window, scale_log2);                 \
+                             const int* step, int B, int T, int H, int KV, int max_len, int window,      \
+                             float scale_log2) {                                                        \
+    attn_prefill_body<HD>(q, kc, vc, out, step, B, T, H, KV, max_len, window, scale_log2);              \
   }
 NC_ATTN_PREFILL(16)
 NC_ATTN_PREFILL(32)
@@ -230,8 +234,8 @@ NC_ATTN_PREFILL(128)
 // ps [qpb][SK_TILE] f32, then m, l, corr [qpb] f32.
 extern "C" __global__ void __launch_bounds__(SK_THREADS)
     nc_attn_splitkv(const bf16_t* __restrict__ q, const bf16_t* __restrict__ kc, const bf16_t* __restrict__ vc,
-                    float* __restrict__ o_part, float* __restrict__ lse_part, const int* __restrict__ step, int T,
-                    int H, int KV, int hd, int max_len, int window, float scale_log2, int nsplit, int qpb) {
+                    float* __restrict__ o_part, float* __restrict__ lse_part, const int* __restrict__ step, int B,
+                    int T, int H, int KV, int hd, int max_len, int window, float scale_log2, int nsplit, int qpb) {
   extern __shared__ __align__(16) unsigned char sk_smem[];
   const int lds = hd + 8;
   bf16_t* Ks = (bf16_t*)sk_smem;
@@ -249,7 +253,8 @@ extern "C" __global__ void __launch_bounds__(SK_THREADS)
   const int n = blockIdx.z, b = n / T, t = n % T;
   const int h0 = kh * g + qc * qpb;
   const int nq = min(qpb, g - qc * qpb);
-  const int p = step[0] + t;
+  const int row = step_row(step, b);
+  const int p = step_pos(step, B, b) + t;
   const int lo = window < 0 ? 0 : max(0, p - window);
   const int nkeys = p - lo + 1;
   int chunk = (nkeys + nsplit - 1) / nsplit;
@@ -274,8 +279,8 @@ extern "C" __global__ void __launch_bounds__(SK_THREADS)
   for (int u = 0; u < SK_MAXU; u++) acc[u] = 0.f;
 
   const long row_stride = (long)KV * hd;
-  const bf16_t* kbase = kc + (long)b * max_len * row_stride + kh * hd;
-  const bf16_t* vbase = vc + (long)b * max_len * row_stride + kh * hd;
+  const bf16_t* kbase = kc + (long)row * max_len * row_stride + kh * hd;
+  const bf16_t* vbase = vc + (long)row * max_len * row_stride + kh * hd;
   const int vec = hd / 8;
 
   for (int j0 = s_lo; j0 <= s_hi; j0 += SK_TILE) {

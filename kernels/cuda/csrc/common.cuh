@@ -118,3 +118,17 @@ __device__ __forceinline__ float inv_rms(float sumsq, int n) {
 }
 
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// The step block: the per-launch int32 array the host uploads before each
+// forward (plan.go StepWords). A launch runs B entries of T new tokens each;
+// entry b is one chunk of one cache row:
+//   step[b]          the cache row it reads and appends to,
+//   step[B + b]      its position: tokens already cached in that row,
+//   step[2·B + b]    the token before the chunk (−1 at position 0),
+//   step[3·B ..]     the B·T new token ids, entry-major.
+// Kernels read rows and positions on the device, so a captured decode graph
+// replays for any set of B rows at any positions.
+__device__ __forceinline__ int step_row(const int* step, int b) { return step[b]; }
+__device__ __forceinline__ int step_pos(const int* step, int B, int b) { return step[B + b]; }
+__device__ __forceinline__ int step_prev(const int* step, int B, int b) { return step[2 * B + b]; }
+__device__ __forceinline__ const int* step_tokens(const int* step, int B) { return step + 3 * B; }

@@ -2,19 +2,20 @@
 // touches the residual stream once. Spec references are to
 // shared/spec/nanochat.md §1; the CPU reference is model/forward.go.
 //
-// step is the per-forward int32 block the host uploads before each call
-// (plan.go StepLayout): step[0] = pos0 (tokens already cached, the same for
-// every row), step[1..B] = the token before this chunk for each row (−1 at
-// position 0), step[1+B ..] = the B·T new token ids, row-major.
+// step is the per-launch int32 block of B entries (cache row, position,
+// previous token, T new tokens each) described in common.cuh; token n of a
+// launch is entry b = n / T at offset t = n % T, position step_pos(b) + t.
 #pragma once
 #include "common.cuh"
 
 // nc_embed (§1.2 steps 1–4, A4b bigram): one block per token n = b·T + t.
 //   e = norm(wte[tok]); x = x0 = e + smear_λ·sigmoid(gate·e[:24])·norm(wte[prev])
 // where prev is the previous token of the sequence (t > 0: in this chunk,
-// else step[1+b]); no smear at position 0. With bigram, bg[n] is the engram
-// embedding row (36313·tok XOR 27191·prev) mod (5V−1), row 5V−1 at pos 0
-// (and for every decode step when decode_reset).
+// else the entry's step_prev); no smear at position 0. With bigram, bg[n] is
+// the engram embedding row (36313·tok XOR 27191·prev) mod (5V−1), row 5V−1
+// at position 0 and, when decode_reset is set (the host sets it for a
+// launch of single-token decode chunks of an A4b checkpoint), at every
+// position.
 extern "C" __global__ void __launch_bounds__(256)
     nc_embed(const int* __restrict__ step, int B, int T, const bf16_t* __restrict__ wte, int C,
              const float* __restrict__ smear_gate, float smear_lambda, int smear, float* __restrict__ x,
@@ -22,9 +23,9 @@ extern "C" __global__ void __launch_bounds__(256)
              int decode_reset) {
   __shared__ float red[32];
   const int n = blockIdx.x, b = n / T, t = n % T;
-  const int* toks = step + 1 + B;
+  const int* toks = step_tokens(step, B);
   const int tok = toks[n];
-  const int prev = t > 0 ? toks[n - 1] : step[1 + b];
+  const int prev = t > 0 ? toks[n - 1] : step_prev(step, B, b);
   const bf16_t* er = wte + (long)tok * C;
   const bf16_t* pr = prev >= 0 ? wte + (long)prev * C : er;
   const bool do_smear = smear && prev >= 0;
@@ -55,9 +56,9 @@ extern "C" __global__ void __launch_bounds__(256)
   }
   if (bigram != nullptr) {
     const i64 mod = 5 * (i64)vocab - 1;
-    const int pos = step[0] + t;
+    const int pos = step_pos(step, B, b) + t;
     i64 idx = mod;
-    if (pos > 0 && !(T == 1 && decode_reset) && prev >= 0) idx = ((36313LL * tok) ^ (27191LL * prev)) % mod;
+    if (pos > 0 && !decode_reset && prev >= 0) idx = ((36313LL * tok) ^ (27191LL * prev)) % mod;
     const bf16_t* br = bigram + idx * C;
     for (int i = threadIdx.x; i < C; i += blockDim.x) bg[(long)n * C + i] = bf2f(br[i]);
   }
@@ -89,7 +90,7 @@ extern "C" __global__ void __launch_bounds__(256)
 }
 
 // nc_final_norm (§1.2 steps 6–7): for output row r, source row
-// s = r·row_mul + row_add (all positions: 1, 0; last of each row: T, T−1):
+// s = r·row_mul + row_add (all positions: 1, 0; last of each entry: T, T−1):
 // h[r] = bf16(norm(x[s] − backout_λ·xb[s])) (backout only for A7).
 extern "C" __global__ void __launch_bounds__(256)
     nc_final_norm(const float* __restrict__ x, const float* __restrict__ xb, float backout, int do_backout,
@@ -117,12 +118,13 @@ extern "C" __global__ void __launch_bounds__(256)
 // nc_qkv_post (§1.3 steps 2–4 and the cache append): one block per token,
 // one warp per head of the fused [q | k | v] GEMM output (fp32
 // [N][(H+2·KV)·hd]).
-//   q, k: split-halves RoPE with nanochat's −θ sign at position pos0+t
-//         (y1 = x1·cos + x2·sin, y2 = −x1·sin + x2·cos), then per-head
-//         RMSNorm, then ×qk_scale; q → q_out bf16 [N][H][hd], k → cache.
+//   q, k: split-halves RoPE with nanochat's −θ sign at the token's position
+//         p = step_pos(b) + t (y1 = x1·cos + x2·sin, y2 = −x1·sin + x2·cos),
+//         then per-head RMSNorm, then ×qk_scale; q → q_out bf16 [N][H][hd],
+//         k → cache row step_row(b), slot p.
 //   v:    with a value embedding, v += ve_scale·sigmoid(ve_gate[g]·norm(x)[:ch])·ve[tok][g];
-//         → cache. (norm(x)[:ch] = x[n][:ch]·inv[n], the fp32 block input.)
-// The caches are this layer's [B][max_len][KV][hd] bf16 tensors.
+//         → the same cache slot. (norm(x)[:ch] = x[n][:ch]·inv[n], the fp32 block input.)
+// The caches are this layer's [rows][max_len][KV][hd] bf16 tensors.
 extern "C" __global__ void __launch_bounds__(QKV_WARPS * 32)
     nc_qkv_post(const float* __restrict__ qkv, bf16_t* __restrict__ q_out, bf16_t* __restrict__ kc,
                 bf16_t* __restrict__ vc, const int* __restrict__ step, int B, int T, int H, int KV, int hd,
@@ -132,8 +134,9 @@ extern "C" __global__ void __launch_bounds__(QKV_WARPS * 32)
   __shared__ float buf[QKV_WARPS][QKV_MAXHD];
   const int n = blockIdx.x, b = n / T, t = n % T;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int pos = step[0] + t;
-  const int tok = step[1 + B + n];
+  const int row = step_row(step, b);
+  const int pos = step_pos(step, B, b) + t;
+  const int tok = step_tokens(step, B)[n];
   const int half = hd / 2;
   const int width = (H + 2 * KV) * hd;
   float* s = buf[warp];
@@ -160,7 +163,7 @@ extern "C" __global__ void __launch_bounds__(QKV_WARPS * 32)
       if (head < H) {
         dst = q_out + ((long)n * H + head) * hd;
       } else {
-        dst = kc + (((long)b * max_len + pos) * KV + (head - H)) * hd;
+        dst = kc + (((long)row * max_len + pos) * KV + (head - H)) * hd;
       }
       // The reference rounds norm(y) and scales it in two float32 steps.
       const float r = inv_rms(ss, hd);
@@ -174,7 +177,7 @@ extern "C" __global__ void __launch_bounds__(QKV_WARPS * 32)
         d = warp_sum(d);
         gate = ve_scale * sigmoidf_(d);
       }
-      bf16_t* dst = vc + (((long)b * max_len + pos) * KV + g) * hd;
+      bf16_t* dst = vc + (((long)row * max_len + pos) * KV + g) * hd;
       const bf16_t* ver = ve != nullptr ? ve + (long)tok * KV * hd + (long)g * hd : nullptr;
       for (int i = lane; i < hd; i += 32) {
         float v = s[i];
