@@ -29,7 +29,7 @@ type Options struct {
 	// is idle.
 	Rows int
 	// PrefillChunk bounds the prompt tokens fed per step, over all
-	// requests still prefilling (default 256): a long prompt is fed in
+	// requests still prefilling (default 128): a long prompt is fed in
 	// chunks between the decode steps of the requests already streaming,
 	// and cancellation is noticed within one chunk.
 	PrefillChunk int
@@ -113,7 +113,7 @@ var ErrEngineClosed = fmt.Errorf("engine %w", ErrClosed)
 // New starts an engine over b (which stays the caller's to close).
 func New(b Backend, opts Options) (*Engine, error) {
 	if opts.PrefillChunk <= 0 {
-		opts.PrefillChunk = 256
+		opts.PrefillChunk = 128
 	}
 	opts.Rows = max(opts.Rows, 1)
 	c, err := b.NewCache(opts.Rows, b.ContextLen())

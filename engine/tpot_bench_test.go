@@ -21,7 +21,7 @@ import (
 //
 //	chunk=2048: the whole prompt in one step, as the loop before continuous
 //	            prefill did (decode stalls for the whole prefill)
-//	chunk=256:  the engine's default, prompt chunks interleaved with decode
+//	chunk=128:  the engine's default, prompt chunks interleaved with decode
 //
 // Run: go test ./engine -run '^$' -bench TPOTDuringLongPrompt -benchtime 1x -timeout 60m
 func BenchmarkTPOTDuringLongPrompt(b *testing.B) {
@@ -40,7 +40,7 @@ func BenchmarkTPOTDuringLongPrompt(b *testing.B) {
 	be := engine.CPU(m, "cpu")
 	defer be.Close()
 	const streams, promptLen = 4, 2000
-	for _, chunk := range []int{2048, 256} {
+	for _, chunk := range []int{2048, 128} {
 		b.Run(fmt.Sprintf("chunk=%d", chunk), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				mean, worst, ttft := tpotDuringPrompt(b, be, chunk, streams, promptLen, cfg.VocabSize)

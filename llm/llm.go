@@ -38,6 +38,15 @@ type Settings struct {
 	Seed        uint64  `json:"seed"`
 	MaxTokens   int     `json:"max_tokens"`
 	Samples     int     `json:"samples,omitempty"` // rows sharing one prefill (default 1)
+	// Logprobs asks for Row.Logprobs, with the TopLogprobs most likely
+	// alternatives at each position. Models that cannot score leave
+	// Row.Logprobs empty.
+	Logprobs    bool `json:"logprobs,omitempty"`
+	TopLogprobs int  `json:"top_logprobs,omitempty"`
+	// TokenEvents asks for an Event carrying each generated token (Event.Token),
+	// for clients that stream token by token, as upstream's chat_web.py
+	// does. Models that do not generate tokens locally send none.
+	TokenEvents bool `json:"token_events,omitempty"`
 }
 
 // DefaultSettings are nanochat's chat CLI defaults (temperature 0.6, top-k 50).
@@ -57,11 +66,17 @@ type Info struct {
 }
 
 // Event is streamed while a reply is generated: new text of one row, or a
-// finished calculator call.
+// finished calculator call, or (when Settings.TokenEvents asks) one
+// generated token.
 type Event struct {
 	Row  int
 	Text string
 	Tool *ToolCall
+	// Token, when not empty, is the bytes of one generated token (a special
+	// token's literal text; the terminal token is not sent). Such an event
+	// carries nothing else and comes before the Text and Tool events that
+	// the token produces.
+	Token string
 }
 
 // ToolCall is a calculator invocation; OK is false when it produced no output.
@@ -84,6 +99,10 @@ type Row struct {
 	Raw    string `json:"raw"`    // upstream's decode of the tokens (special tokens literal): what evals parse
 	Tokens []int  `json:"tokens"` // generated ids (terminal token excluded)
 	Finish string `json:"finish"` // "stop", "length" or "cancelled"
+	// Logprobs, when Settings.Logprobs asked and the model can score, has
+	// one entry per generated token, in order: Tokens, then the terminal
+	// token (<|assistant_end|>, <|bos|>) when one ended the row.
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
 }
 
 // Stats are a reply's counters.
@@ -103,12 +122,16 @@ type Model interface {
 	Info() Info
 	// Chat continues msgs (ending with a user message) with an assistant reply.
 	Chat(ctx context.Context, msgs []Message, s Settings, on func(Event)) (Reply, error)
-	// Complete continues raw text (base models; no chat template).
+	// Complete continues raw text (base models; no chat template). Special
+	// tokens written literally in prompt (<|user_start|>, …) are those
+	// tokens, as Hugging Face tokenizers and vLLM read raw prompts. A prompt
+	// that with s.MaxTokens does not fit the context is an error wrapping
+	// ErrTooLong; it is never cut.
 	Complete(ctx context.Context, prompt string, s Settings, on func(Event)) (Reply, error)
 	// Choose scores a multiple-choice prompt like upstream's categorical
-	// eval: the logits of the letters' tokens at the position after
-	// <|assistant_start|>; it returns the index of the best letter (first on
-	// ties) and the letters' logits.
+	// eval: the letters' tokens at the position after <|assistant_start|>;
+	// it returns the index of the best letter (first on ties) and the
+	// letters' log-probabilities there (ordered as upstream's logits are).
 	Choose(ctx context.Context, msgs []Message, letters []string) (int, []float32, error)
 	Close() error
 }
