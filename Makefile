@@ -5,7 +5,7 @@ BIN         ?= bin/nanochat
 CUDA_BIN    ?= bin/nanochat-cuda
 DEMO_HOME   := testdata/demo/home
 
-.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check gpu-verify clean
+.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check gpu-verify lmeval-check clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,7 @@ demo: build ## chat once with the bundled demo model
 test: ## run the tests
 	$(GO) test ./...
 
-check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, CUDA fatbin + cuda build
+check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, CUDA fatbin + cuda build, lm-eval through serve
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
@@ -27,6 +27,7 @@ check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, C
 	CGO_ENABLED=0 $(GO) test -tags purego ./kernels/ ./model/
 	$(STATICCHECK) ./...
 	kernels/cuda/check.sh
+	scripts/lmeval-check.sh
 
 lint: ## staticcheck only
 	$(STATICCHECK) ./...
@@ -34,11 +35,13 @@ lint: ## staticcheck only
 fmt: ## gofmt the tree
 	gofmt -w .
 
-fuzz: ## fuzz the checkpoint, pickle and tokenizer readers for a minute each
+fuzz: ## fuzz the checkpoint, pickle, meta, tokenizer and calculator parsers for a minute each
 	$(GO) test ./model/pickle -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./model/checkpoint -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./model/tokenizer -run '^$$' -fuzz FuzzEncodeDecode -fuzztime 60s -fuzzminimizetime 5s
 	$(GO) test ./engine/calc -run '^$$' -fuzz FuzzEval -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./model -run '^$$' -fuzz FuzzMeta -fuzztime 60s -fuzzminimizetime 5s
+	$(GO) test ./model/tokenizer -run '^$$' -fuzz FuzzTokenizerPickle -fuzztime 60s -fuzzminimizetime 5s
 
 bench: build ## kernel micro-benchmarks and the d20-shape inference benchmark
 	$(GO) test ./kernels/ -run '^$$' -bench . -benchtime 20x
@@ -55,6 +58,9 @@ cuda-check: ## the fatbin matches its sources and the cuda build compiles and li
 
 gpu-verify: ## build bin/gpu-verify/: binaries, cuda tests and testdata; run its run.sh on a machine with an NVIDIA GPU
 	kernels/cuda/gpu-verify/build.sh bin/gpu-verify
+
+lmeval-check: ## lm-evaluation-harness through `serve` equals `nanochat eval` on the toy MMLU/ARC (pinned venv in ~/.cache/nanochat)
+	scripts/lmeval-check.sh
 
 clean: ## remove build outputs
 	rm -rf bin

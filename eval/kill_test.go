@@ -42,7 +42,7 @@ func TestKillResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	key := store.Key{Digest: "ck1:kill", Task: "gsm8k", Settings: SettingsKey(task.Generative, Defaults(), "")}
+	key := store.Key{Digest: "ck1:kill", Task: "gsm8k", Settings: SettingsKey(task.Generative, Defaults(), "", "")}
 	var stored int
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

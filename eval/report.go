@@ -28,9 +28,14 @@ type Report struct {
 
 // TaskReport is one task's result.
 type TaskReport struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	Kind     string     `json:"kind"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Scoring is how a categorical task's letters were scored:
+	// llm.ChoiceLogprobs (their log-probabilities, as upstream compares
+	// logits) or llm.ChoiceGeneration (a one-token greedy answer scored 1,
+	// the other letters 0: a server without logprobs; not comparable).
+	Scoring  string     `json:"scoring,omitempty"`
 	Status   string     `json:"status"` // done, cancelled, failed
 	Error    string     `json:"error,omitempty"`
 	Data     string     `json:"data"`
@@ -59,7 +64,7 @@ func (r *runner) report(status string, err error) TaskReport {
 	defer r.mu.Unlock()
 	t := r.job.Task
 	p := r.prog
-	tr := TaskReport{ID: t.ID, Name: t.Name, Kind: t.Kind.String(), Status: status, Data: r.job.Data, Rows: r.job.Rows,
+	tr := TaskReport{ID: t.ID, Name: t.Name, Kind: t.Kind.String(), Scoring: r.scoring, Status: status, Data: r.job.Data, Rows: r.job.Rows,
 		N: p.Done, Total: p.Total, Passed: p.Passed, Baseline: t.Baseline, Cached: p.Cached, Errors: p.Errors,
 		ItemsPerSec: p.ItemsPerSec, TokensPerSec: p.TokensPerSec, Duration: time.Since(r.start)}
 	if err != nil {

@@ -104,6 +104,10 @@ type runner struct {
 	prog Progress
 	res  []store.Result // by item index; Samples = 0 when not finished
 
+	// scoring is how a categorical task's letters are scored
+	// (llm.ChoiceLogprobs or llm.ChoiceGeneration).
+	scoring string
+
 	start     time.Time
 	computed  int
 	tokens    int
@@ -113,8 +117,23 @@ type runner struct {
 func runJob(ctx context.Context, m llm.Model, cfg Config, job Job, on func(Event)) (TaskReport, error) {
 	t := job.Task
 	r := &runner{cfg: cfg, job: job, on: on, start: time.Now(), res: make([]store.Result, len(job.Items))}
-	r.key = store.Key{Digest: cfg.Checkpoint.Digest, Task: t.ID, Settings: SettingsKey(t.Kind, cfg.Settings, cfg.Checkpoint.Variant)}
 	r.prog.Total = len(job.Items)
+	// 0. How the model scores letters is part of what a categorical result
+	// means: it goes into the key and the report. A model that cannot
+	// score them fails the task here, before any item.
+	if t.Kind == task.Categorical {
+		r.scoring = llm.ChoiceLogprobs
+		if m != nil {
+			var err error
+			if r.scoring, err = llm.ChoiceMethod(ctx, m); err != nil {
+				err = fmt.Errorf("%s: %w", t.Name, err)
+				tr := r.report("failed", err)
+				on(Event{Task: t.ID, Progress: r.snapshot(), Finished: true})
+				return tr, err
+			}
+		}
+	}
+	r.key = store.Key{Digest: cfg.Checkpoint.Digest, Task: t.ID, Settings: SettingsKey(t.Kind, cfg.Settings, cfg.Checkpoint.Variant, r.scoring)}
 
 	// 1. Serve what the store has.
 	var cached map[string]store.Result
@@ -224,6 +243,9 @@ func (r *runner) evalItem(ctx context.Context, m llm.Model, it *task.Item) (stor
 		}
 		v := task.CheckLetter(it, it.Letters[best])
 		res.Outputs = []store.Output{{Text: it.Letters[best], Pass: v.Pass, Extracted: v.Extracted}}
+		if r.scoring == llm.ChoiceGeneration {
+			res.Outputs[0].Detail = "scored by a one-token answer (the server gives no logprobs)"
+		}
 	} else {
 		s := r.cfg.Settings
 		s.Samples = max(s.Samples, 1)

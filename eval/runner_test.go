@@ -286,7 +286,7 @@ func TestModelErrorIsAFailedItem(t *testing.T) {
 	if tr := rep.Tasks[0]; tr.Errors != 2 || tr.N != 2 || tr.Passed != 0 {
 		t.Errorf("report = %+v", tr)
 	}
-	if got, _ := st.Results(context.Background(), store.Key{Task: "gsm8k", Settings: SettingsKey(task.Generative, Defaults(), "")}); len(got) != 0 {
+	if got, _ := st.Results(context.Background(), store.Key{Task: "gsm8k", Settings: SettingsKey(task.Generative, Defaults(), "", "")}); len(got) != 0 {
 		t.Errorf("errored items were cached: %v", got)
 	}
 }

@@ -15,11 +15,12 @@ func Defaults() llm.Settings {
 }
 
 // SettingsKey is the canonical string results are cached under. Categorical
-// tasks do not sample, so only the variant matters; greedy decoding ignores
-// top-k, top-p and the seed.
-func SettingsKey(k task.Kind, s llm.Settings, variant string) string {
+// tasks do not sample, so only how the letters were scored (scoring:
+// llm.ChoiceLogprobs or llm.ChoiceGeneration) and the variant matter;
+// greedy decoding ignores top-k, top-p and the seed.
+func SettingsKey(k task.Kind, s llm.Settings, variant, scoring string) string {
 	if k == task.Categorical {
-		return "categorical " + variant
+		return "categorical scoring=" + scoring + " " + variant
 	}
 	if s.Temperature == 0 {
 		s.TopK, s.TopP, s.Seed = 0, 1, 0

@@ -21,13 +21,14 @@ type TopLogprob struct {
 // the OpenAI completions API does for echo with logprobs (lm-evaluation-harness
 // scores multiple-choice tasks this way).
 type Scorer interface {
-	// PromptLogprobs tokenizes text the way Complete does, with <|bos|>
-	// prepended, except that special tokens written literally in text
-	// (<|user_start|>, <|assistant_start|>, …) are encoded as those tokens,
-	// as Hugging Face tokenizers and vLLM do; a leading literal <|bos|> is
-	// not doubled. It returns one entry per token of text (the <|bos|> it
-	// prepended excluded), in order; their Token bytes concatenate to text.
-	// Each entry's Top holds the topN most likely tokens at its position,
-	// most likely first (none when topN is 0).
+	// PromptLogprobs tokenizes text the way Complete does: <|bos|>
+	// prepended, special tokens written literally in text (<|user_start|>,
+	// <|assistant_start|>, …) encoded as those tokens, as Hugging Face
+	// tokenizers and vLLM do, and a leading literal <|bos|> not doubled. It
+	// returns one entry per token of text (the <|bos|> it prepended
+	// excluded), in order; their Token bytes concatenate to text. Each
+	// entry's Top holds the topN most likely tokens at its position, most
+	// likely first (none when topN is 0). Text longer than the model's
+	// context is an error wrapping ErrTooLong.
 	PromptLogprobs(ctx context.Context, text string, topN int) ([]TokenLogprob, error)
 }

@@ -126,18 +126,15 @@ type Shapes map[string][]int
 
 // Detect infers the architecture generation from the state-dict keys and
 // shapes, the model config and (for the softcap-20 window) the user config,
-// then applies overrides. It follows the table in spec §1.7.
+// then applies overrides. It follows the table in spec §1.7. The config is
+// checked against the shapes first (CheckShapes), so nothing is sized from
+// a number the tensors contradict.
 func Detect(cfg Config, shapes Shapes, user map[string]json.RawMessage, ov Overrides) (Arch, error) {
 	a := Arch{Softcap: 15, RoPEBase: 10000, QKScale: 1, RoPEBF16: true, ShortDivisor: 2}
-	wte, ok := shapes["transformer.wte.weight"]
-	if !ok || len(wte) != 2 {
-		return a, fmt.Errorf("tensor \"transformer.wte.weight\": missing or not 2-D")
+	if err := CheckShapes(cfg, shapes); err != nil {
+		return a, err
 	}
-	a.PaddedVocab = wte[0]
-	padded := (cfg.VocabSize + 63) / 64 * 64
-	if a.PaddedVocab != cfg.VocabSize && a.PaddedVocab != padded {
-		return a, fmt.Errorf("tensor \"transformer.wte.weight\": %d rows, want vocab_size %d or its padding to 64 (%d)", a.PaddedVocab, cfg.VocabSize, padded)
-	}
+	a.PaddedVocab = shapes["transformer.wte.weight"][0]
 	_, a.Lambdas = shapes["resid_lambdas"]
 	_, a.Smear = shapes["smear_gate.weight"]
 	_, a.Bigram = shapes["bigram_embed.embed.weight"]

@@ -2,6 +2,7 @@ package model
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -38,6 +39,36 @@ func BenchmarkDecodeD20(b *testing.B) {
 		c.TruncateRow(0, ctx)
 		if err := m.Forward(c, []Chunk{{0, []int{i % cfg.VocabSize}}}, logits, false); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoad loads the demo checkpoint (testdata/demo/home, 7.4 MB)
+// with the weights copied (the default) and kept in the mapping
+// (Options.Mmap), at both precisions: the B/op difference is the memory
+// the copy costs, the ns/op difference its time. Set NANOCHAT_BENCH_CHECKPOINT
+// to load another model_<step>.pt.
+func BenchmarkLoad(b *testing.B) {
+	path := os.Getenv("NANOCHAT_BENCH_CHECKPOINT")
+	if path == "" {
+		path = filepath.Join("..", "testdata", "demo", "home", "chatsft_checkpoints", "d4", "model_001514.pt")
+	}
+	for _, prec := range []Precision{Exact, BF16} {
+		for _, mmap := range []bool{false, true} {
+			name := prec.String() + "/copy"
+			if mmap {
+				name = prec.String() + "/mmap"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					m, err := Load(path, Options{Precision: prec, Mmap: mmap})
+					if err != nil {
+						b.Fatal(err)
+					}
+					m.Close()
+				}
+			})
 		}
 	}
 }

@@ -36,7 +36,11 @@ func Describe(modelPath string, ov Overrides) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", modelPath, err)
 	}
-	arch, err := Detect(*meta.ModelConfig, ts.shapes(), meta.UserConfig, ov)
+	shapes := ts.shapes()
+	if err := CheckShapes(*meta.ModelConfig, shapes); err != nil {
+		return nil, fmt.Errorf("checkpoint %q: meta %q: %w", modelPath, meta.Path, err)
+	}
+	arch, err := Detect(*meta.ModelConfig, shapes, meta.UserConfig, ov)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", modelPath, err)
 	}

@@ -1,15 +1,17 @@
 package model
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 
 	"github.com/nanochat-go/nanochat/kernels"
 	"github.com/nanochat-go/nanochat/model/checkpoint"
+	"github.com/nanochat-go/nanochat/model/internal/homefs"
 )
 
 // Model is a loaded nanochat GPT ready for Forward. It is safe for
@@ -35,6 +37,16 @@ type Options struct {
 	// Overrides replace math the file cannot tell (applied after any
 	// override file next to the checkpoint).
 	Overrides Overrides
+	// Mmap keeps the weights that need no conversion in the memory-mapped
+	// checkpoint instead of copying them into memory the model owns: Load
+	// is faster and the pages are shared with the page cache and other
+	// processes, but the file must not change in place while the model is
+	// in use. Truncating it then kills the process with SIGBUS (the
+	// kernels read the weights on a worker pool, where no fault can be
+	// caught) and overwriting it silently changes the weights. Replacing
+	// the file (rename, delete, re-save under the same name) is safe either
+	// way.
+	Mmap bool
 }
 
 var stepRe = regexp.MustCompile(`model_(\d+)\.pt$`)
@@ -64,8 +76,8 @@ func ReadOverrideFiles(modelPath string) (Overrides, []string, error) {
 	var ov Overrides
 	var used []string
 	for _, p := range OverrideFiles(modelPath) {
-		data, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
+		data, err := homefs.ReadFile(p, maxJSONBytes)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
@@ -81,14 +93,32 @@ func ReadOverrideFiles(modelPath string) (Overrides, []string, error) {
 	return ov, used, nil
 }
 
-// Load opens model_<step>.pt (memory-mapped) with its meta_<step>.json and
-// builds the model. Override precedence: file < opts.Overrides.
+// Load reads model_<step>.pt with its meta_<step>.json and builds the
+// model. Override precedence: file < opts.Overrides.
+//
+// The file is memory-mapped while it is read. Unless opts.Mmap is set,
+// every weight is copied (or converted) into memory the model owns and the
+// file is unmapped before Load returns, so that editing the checkpoint on
+// disk afterwards, even in place, cannot affect the model; a file that
+// changes while Load reads it is an error wrapping checkpoint.ErrChanged.
+// The cost is resident memory for the weights that needed no conversion
+// (with the default bf16 precision: the bf16 tensors and the embeddings;
+// with Exact: the whole file) instead of shared, evictable page cache.
 func Load(modelPath string, opts Options) (*Model, error) {
 	f, meta, ov, _, err := open(modelPath, opts.Overrides)
 	if err != nil {
 		return nil, err
 	}
-	m, err := build(f, meta, ov, opts.Precision)
+	var m *Model
+	err = f.Guard(func() (err error) {
+		m, err = build(f, meta, ov, opts)
+		return err
+	})
+	if err == nil && !opts.Mmap {
+		// Nothing points into the mapping any more.
+		m.file = nil
+		err = f.Close()
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("load checkpoint %q: %w", modelPath, err)
@@ -118,13 +148,21 @@ func open(modelPath string, ov Overrides) (f *checkpoint.File, meta *Meta, merge
 	return f, meta, fileOv.Merge(ov), used, nil
 }
 
-func build(f *checkpoint.File, meta *Meta, ov Overrides, prec Precision) (*Model, error) {
-	cfg := *meta.ModelConfig
+// build reads the weights of f; with opts.Mmap unset every weight is a
+// copy, so f may be closed afterwards. It reads the mapping on the calling
+// goroutine only (see checkpoint.File.Guard).
+func build(f *checkpoint.File, meta *Meta, ov Overrides, opts Options) (*Model, error) {
+	cfg, prec := *meta.ModelConfig, opts.Precision
 	ts, err := newTensorSet(f)
 	if err != nil {
 		return nil, err
 	}
-	arch, err := Detect(cfg, ts.shapes(), meta.UserConfig, ov)
+	ts.copy = !opts.Mmap
+	shapes := ts.shapes()
+	if err := CheckShapes(cfg, shapes); err != nil {
+		return nil, fmt.Errorf("meta %q: %w", meta.Path, err)
+	}
+	arch, err := Detect(cfg, shapes, meta.UserConfig, ov)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +181,9 @@ func build(f *checkpoint.File, meta *Meta, ov Overrides, prec Precision) (*Model
 	return m, nil
 }
 
-// Close releases the mapped checkpoint file. The model must not be used after.
+// Close releases the mapped checkpoint file of a model loaded with
+// Options.Mmap (other models hold no file). The model must not be used
+// after.
 func (m *Model) Close() error {
 	if m.file == nil {
 		return nil

@@ -54,6 +54,9 @@ func NewRandom(cfg Config, gen string, prec Precision, seed uint64) (*Model, err
 	C, kv, L := cfg.NEmbd, cfg.KVDim(), cfg.NLayer
 	Vp := (cfg.VocabSize + 63) / 64 * 64
 	shapes := Shapes{"transformer.wte.weight": {Vp, C}}
+	for i := range L {
+		shapes[fmt.Sprintf("transformer.h.%d.attn.c_q.weight", i)] = []int{cfg.NHead * cfg.HeadDim(), C}
+	}
 	if gen == "A7" {
 		shapes["resid_lambdas"] = []int{L}
 		shapes["smear_gate.weight"] = []int{1, 24}

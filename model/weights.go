@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -90,6 +91,8 @@ type tensorSet struct {
 	path string
 	m    map[string]*checkpoint.Tensor
 	used map[string]bool
+	// copy makes every weight kept a copy, never a view of the mapped file.
+	copy bool
 }
 
 func newTensorSet(f *checkpoint.File) (*tensorSet, error) {
@@ -148,7 +151,8 @@ func equalShape(a, b []int) bool {
 }
 
 // matrix loads a 2-D weight. Floating tensors that are contiguous and of the
-// wanted dtype are viewed in place (zero copy over the mapped file).
+// wanted dtype are viewed in place (zero copy over the mapped file) unless
+// ts.copy is set; conversions always make new slices.
 func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix, error) {
 	t, err := ts.get(name, rows, cols)
 	if err != nil {
@@ -157,16 +161,23 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 	m := Matrix{Rows: rows, Cols: cols}
 	switch t.DType {
 	case checkpoint.BF16:
-		m.BF16, err = bf16View(t)
+		var view bool
+		if m.BF16, view, err = bf16View(t); view && ts.copy {
+			m.BF16 = slices.Clone(m.BF16)
+		}
 	case checkpoint.F32:
-		if prec == BF16 {
-			var f []float32
-			if f, err = f32View(t); err == nil {
-				m.BF16 = make([]uint16, len(f))
-				kernels.RoundBF16(m.BF16, f)
-			}
-		} else {
-			m.F32, err = f32View(t)
+		var f []float32
+		var view bool
+		f, view, err = f32View(t)
+		switch {
+		case err != nil:
+		case prec == BF16:
+			m.BF16 = make([]uint16, len(f))
+			kernels.RoundBF16(m.BF16, f)
+		case view && ts.copy:
+			m.F32 = slices.Clone(f)
+		default:
+			m.F32 = f
 		}
 	case checkpoint.F16, checkpoint.F64:
 		m.F32, err = t.Float32()
@@ -188,38 +199,40 @@ func (ts *tensorSet) vector(name string, n int) ([]float32, error) {
 	return ts.vectorOf(name, []int{n})
 }
 
-func f32View(t *checkpoint.Tensor) ([]float32, error) {
+// f32View returns the elements of an f32 tensor: a view of the file's
+// bytes (view is true) when the tensor is contiguous and aligned, else a
+// new slice.
+func f32View(t *checkpoint.Tensor) (f []float32, view bool, err error) {
 	if !t.Contiguous() {
-		return t.Float32()
+		f, err = t.Float32()
+		return f, false, err
 	}
 	b, err := t.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 {
-		return nil, nil
+	if err != nil || len(b) == 0 {
+		return nil, false, err
 	}
 	if uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
-		return t.Float32()
+		f, err = t.Float32()
+		return f, false, err
 	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), nil
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), true, nil
 }
 
-func bf16View(t *checkpoint.Tensor) ([]uint16, error) {
+// bf16View is f32View for bf16 tensors.
+func bf16View(t *checkpoint.Tensor) (u []uint16, view bool, err error) {
 	if !t.Contiguous() {
-		return t.BF16Bits()
+		u, err = t.BF16Bits()
+		return u, false, err
 	}
 	b, err := t.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	if len(b) == 0 {
-		return nil, nil
+	if err != nil || len(b) == 0 {
+		return nil, false, err
 	}
 	if uintptr(unsafe.Pointer(&b[0]))%2 != 0 {
-		return t.BF16Bits()
+		u, err = t.BF16Bits()
+		return u, false, err
 	}
-	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2), nil
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2), true, nil
 }
 
 // loadWeights reads every tensor the architecture needs and rejects extras.

@@ -115,6 +115,9 @@ func parseMessages(in []chatMessage, lim Limits) ([]llm.Message, *apiError) {
 		default:
 			return nil, badRequest(param+".role", "%s: invalid role %q: want system, user or assistant", param, role)
 		}
+		if len(m.Parts) > 0 && role != "assistant" {
+			return nil, badRequest(param+".parts", "%s: parts are only allowed on assistant messages (a %s message is plain text)", param, role)
+		}
 		for _, p := range m.Parts {
 			if p.Type != llm.PartText && p.Type != llm.PartPython && p.Type != llm.PartPythonOutput {
 				return nil, badRequest(param+".parts", "%s: part type %q: want text, python or python_output", param, p.Type)

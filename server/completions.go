@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -79,6 +78,17 @@ func parsePrompts(raw json.RawMessage, lim Limits) ([]string, *apiError) {
 	return many, nil
 }
 
+// handleCompletions is POST /v1/completions. A raw prompt is tokenized
+// once, the same way for generating and for scoring: special tokens written
+// literally (<|user_start|>, <|assistant_start|>, …) are those tokens, as
+// vLLM's tokenizer reads a raw prompt (the chat routes keep user text
+// plain). A prompt that with max_tokens (default 16, as OpenAI's) does not
+// fit the model's context is a 400 context_length_exceeded, never cut.
+// max_tokens 0 with echo scores the prompt only (vLLM's semantics); with
+// logprobs, the generated tokens follow the prompt's, the one that ended
+// the reply (<|assistant_end|>) included, as OpenAI and vLLM report it.
+// The completion text is the decode of the tokens: a calculator call is
+// written out with its special tokens.
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	var req completionRequest
@@ -117,6 +127,9 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.Logprobs != nil && settings.MaxTokens > 0 {
+		settings.Logprobs, settings.TopLogprobs = true, *req.Logprobs
+	}
 	ctx, cancel := s.genContext(r.Context())
 	defer cancel()
 	rows := settings.Samples
@@ -132,6 +145,17 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		resp.Choices = []completionChoice{c}
 		return ev.json(resp)
 	}
+	fail := func(res genResult, err error) {
+		s.logRequest(r, info.Name, res, t0)
+		switch {
+		case r.Context().Err() != nil: // the client left
+		case ev != nil:
+			ev.json(map[string]any{"error": s.genError(err)})
+			ev.data([]byte("[DONE]"))
+		default:
+			writeError(w, s.genError(err))
+		}
+	}
 	total := usage{}
 	var last genResult
 	for p, prompt := range prompts {
@@ -146,7 +170,9 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if settings.MaxTokens > 0 {
-			spec := genSpec{prompt: prompt, settings: settings, stops: stops}
+			// A raw completion is the decode of its tokens: the
+			// calculator's special tokens are written literally.
+			spec := genSpec{prompt: prompt, settings: settings, stops: stops, rawTools: true}
 			res = s.run(ctx, m, spec, func(row int, text string, _ *llm.ToolCall) error {
 				if !req.Stream || text == "" {
 					return nil
@@ -161,36 +187,43 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		last = res
 		if res.err != nil {
-			s.logRequest(r, info.Name, res, t0)
-			if r.Context().Err() != nil {
-				return
-			}
-			if ev != nil {
-				ev.json(map[string]any{"error": s.genError(res.err)})
-				ev.data([]byte("[DONE]"))
-			} else {
-				writeError(w, s.genError(res.err))
-			}
+			fail(res, res.err)
 			return
 		}
 		echo()
 		total.PromptTokens += res.rep.Stats.PromptTokens
 		total.CompletionTokens += completionTokens(res.rep)
+		var promptLP []llm.TokenLogprob
+		if req.Logprobs != nil && (req.Echo || res.rep.Stats.PromptTokens == 0) {
+			var err error
+			if promptLP, err = scorer.PromptLogprobs(ctx, prompt, *req.Logprobs); err != nil {
+				fail(res, fmt.Errorf("score prompt: %w", err))
+				return
+			}
+			if res.rep.Stats.PromptTokens == 0 {
+				total.PromptTokens += len(promptLP) + 1 // and <|bos|>
+			}
+		}
 		for row := range rows {
 			c := completionChoice{Index: p*rows + row, Text: res.text[row], FinishReason: &res.finish[row]}
 			if req.Echo {
 				c.Text = prompt + c.Text
 			}
 			if req.Logprobs != nil {
-				lp, n, err := scoreChoice(ctx, scorer, prompt, res.text[row], req.Echo, *req.Logprobs)
-				if err != nil {
-					writeError(w, s.genError(err))
-					return
+				var gen []llm.TokenLogprob
+				ended := false
+				if settings.MaxTokens > 0 {
+					if row >= len(res.rep.Rows) || (res.rep.Rows[row].Logprobs == nil && res.text[row] != "") {
+						fail(res, fmt.Errorf("model %q did not report its generated tokens' logprobs", info.Name))
+						return
+					}
+					gen, ended = res.rep.Rows[row].Logprobs, endedByModel(res.rep.Rows[row])
 				}
-				if res.rep.Stats.PromptTokens == 0 {
-					total.PromptTokens += n
+				var echoed []llm.TokenLogprob
+				if req.Echo {
+					echoed = promptLP
 				}
-				c.Logprobs = lp
+				c.Logprobs = choiceLogprobsOf(prompt, echoed, res.text[row], gen, ended)
 			}
 			if req.Stream {
 				send(completionChoice{Index: c.Index, Text: "", FinishReason: c.FinishReason})
@@ -230,27 +263,18 @@ func (req *completionRequest) check(lim Limits, s llm.Settings) *apiError {
 	return nil
 }
 
-// scoreChoice scores prompt+completion and returns the logprobs of the
-// completion's tokens (with echo, of every token) and the prompt's token
-// count (<|bos|> included). Offsets count characters in the returned text,
-// which starts after the prompt unless echo is set, as OpenAI's do.
-func scoreChoice(ctx context.Context, sc llm.Scorer, prompt, completion string, echo bool, topN int) (*choiceLogprobs, int, error) {
-	full := prompt + completion
-	toks, err := sc.PromptLogprobs(ctx, full, topN)
-	if err != nil {
-		return nil, 0, fmt.Errorf("score prompt: %w", err)
-	}
+// choiceLogprobsOf assembles a choice's logprobs as OpenAI and vLLM do:
+// with echo, one entry per prompt token (prompt, from PromptLogprobs),
+// then one per generated token (gen, Row.Logprobs) up to the end of the
+// returned completion text, and the token that ended the row (its
+// terminal, e.g. <|assistant_end|>) when the model ended it (ended) — so
+// that lm-evaluation-harness, which drops the last entry as the generated
+// token, never drops a prompt token. Offsets count characters of the
+// returned text, which starts after the prompt unless echo is set.
+func choiceLogprobsOf(prompt string, promptLP []llm.TokenLogprob, text string, gen []llm.TokenLogprob, ended bool) *choiceLogprobs {
 	lp := &choiceLogprobs{Tokens: []string{}, TokenLogprobs: []float64{}, TopLogprobs: []map[string]float64{}, TextOffset: []int{}}
-	nPrompt, off := 1, 0
-	for _, t := range toks {
-		start := off
-		off += len(t.Token)
-		if start < len(prompt) {
-			nPrompt++
-			if !echo {
-				continue
-			}
-		}
+	full := prompt + text
+	add := func(t llm.TokenLogprob, byteOff int) {
 		lp.Tokens = append(lp.Tokens, t.Token)
 		lp.TokenLogprobs = append(lp.TokenLogprobs, t.Logprob)
 		top := make(map[string]float64, len(t.Top))
@@ -260,9 +284,34 @@ func scoreChoice(ctx context.Context, sc llm.Scorer, prompt, completion string, 
 			}
 		}
 		lp.TopLogprobs = append(lp.TopLogprobs, top)
-		lp.TextOffset = append(lp.TextOffset, runeOffset(full, start))
+		lp.TextOffset = append(lp.TextOffset, runeOffset(full, byteOff))
 	}
-	return lp, nPrompt, nil
+	// A prompt starting with a literal <|bos|> has no entry for it.
+	covered := 0
+	for _, t := range promptLP {
+		covered += len(t.Token)
+	}
+	off := max(len(prompt)-covered, 0)
+	for _, t := range promptLP {
+		add(t, off)
+		off += len(t.Token)
+	}
+	off = len(prompt)
+	for i, t := range gen {
+		terminal := i == len(gen)-1 && ended && off >= len(full)
+		if off >= len(full) && !terminal {
+			break
+		}
+		add(t, off)
+		off += len(t.Token)
+	}
+	return lp
+}
+
+// endedByModel reports whether the model itself ended r with a terminal
+// token (not a stop sequence or the token limit) whose logprob it gave.
+func endedByModel(r llm.Row) bool {
+	return r.Finish == "stop" && len(r.Logprobs) == len(r.Tokens)+1
 }
 
 // runeOffset is the number of characters before byte offset b of s.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -80,6 +81,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if errors.As(err, &mbe) {
 		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error",
 			Message: fmt.Sprintf("request body is larger than %d bytes", limit)}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil, &apiError{Status: http.StatusRequestTimeout, Type: "invalid_request_error", Code: strPtr("body_timeout"),
+			Message: "request body was not received in time"}
 	}
 	if err != nil {
 		return nil, badRequest("", "read request body: %v", err)

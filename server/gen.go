@@ -19,6 +19,14 @@ type genSpec struct {
 	isChat   bool
 	settings llm.Settings
 	stops    []string
+	// token, if set, receives each generated token of a model that sends
+	// them (llm.Event.Token; run asks for them), before the text it
+	// produces; stop sequences do not apply to it.
+	token func(row int, tok string) error
+	// rawTools makes each calculator call text, its special tokens written
+	// literally (as the decode of the tokens reads), instead of a tool
+	// event; stop sequences then apply to it too.
+	rawTools bool
 }
 
 // genResult is a finished generation after stop sequences.
@@ -39,6 +47,10 @@ func (s *Server) admit(ctx context.Context, name string, rows int) (llm.Model, f
 	e, done, err := s.models.use(ctx, name)
 	if err != nil {
 		return nil, nil, err
+	}
+	if aerr := checkRows(e.model, rows); aerr != nil {
+		done()
+		return nil, nil, aerr
 	}
 	units := 1
 	if _, ok := e.model.(Batcher); ok {
@@ -67,6 +79,7 @@ func (s *Server) genContext(ctx context.Context) (context.Context, context.Cance
 // a stop sequence, or emit fails, the generation is cancelled at once.
 func (s *Server) run(ctx context.Context, m llm.Model, spec genSpec, emit emitFunc) genResult {
 	rows := max(spec.settings.Samples, 1)
+	spec.settings.TokenEvents = spec.token != nil
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	q := &eventQueue{wake: make(chan struct{}, 1)}
@@ -95,6 +108,13 @@ func (s *Server) run(ctx context.Context, m llm.Model, spec genSpec, emit emitFu
 			cancel()
 		}
 	}
+	outToken := func(row int, tok string) {
+		if emitErr == nil {
+			if emitErr = spec.token(row, tok); emitErr != nil {
+				cancel()
+			}
+		}
+	}
 	for more := true; more; {
 		var evs []llm.Event
 		evs, more = q.next(done)
@@ -104,7 +124,15 @@ func (s *Server) run(ctx context.Context, m llm.Model, spec genSpec, emit emitFu
 			}
 			st := &stops[ev.Row]
 			st.stops = spec.stops
-			if ev.Tool != nil {
+			if ev.Token != "" {
+				if spec.token != nil {
+					outToken(ev.Row, ev.Token)
+				}
+				continue
+			}
+			if ev.Tool != nil && spec.rawTools {
+				ev.Text = llm.FormatRaw(ev.Tool.Parts()) + ev.Text
+			} else if ev.Tool != nil {
 				out(ev.Row, st.flush(), nil)
 				out(ev.Row, "", ev.Tool)
 			}

@@ -17,10 +17,17 @@ type pyJSONError struct {
 
 func (e *pyJSONError) Error() string { return e.Msg }
 
+// maxJSONDepth bounds the nesting of arrays and objects in a request body,
+// as encoding/json does for the /v1 routes: deeper input is refused before
+// it costs more than a few megabytes of stack (a body of 1 MiB of "["
+// would otherwise recurse a million frames deep).
+const maxJSONDepth = 10000
+
 // parsePyJSON parses data like Python's json.loads, as FastAPI does before
 // validating a body: objects keep key order (kv), numbers stay json.Number,
 // NaN and ±Infinity are accepted, and errors carry Python's message and
-// position.
+// position. Nesting deeper than maxJSONDepth fails with Python's
+// RecursionError message.
 func parsePyJSON(data string) (any, error) {
 	p := &pyParser{s: data}
 	v, err := p.value()
@@ -35,8 +42,17 @@ func parsePyJSON(data string) (any, error) {
 }
 
 type pyParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int // arrays and objects open at i
+}
+
+// enter opens an array or object, failing past maxJSONDepth.
+func (p *pyParser) enter(what string) error {
+	if p.depth++; p.depth > maxJSONDepth {
+		return p.fail("maximum recursion depth exceeded while decoding a JSON " + what + " from a unicode string")
+	}
+	return nil
 }
 
 func (p *pyParser) fail(msg string) error { return &pyJSONError{Msg: msg, Pos: p.i} }
@@ -119,6 +135,10 @@ func pyNumberLen(s string) int {
 }
 
 func (p *pyParser) object() (any, error) {
+	if err := p.enter("object"); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	p.i++ // {
 	o := kv{}
 	p.ws()
@@ -162,6 +182,10 @@ func (p *pyParser) object() (any, error) {
 }
 
 func (p *pyParser) array() (any, error) {
+	if err := p.enter("array"); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	p.i++ // [
 	a := []any{}
 	p.ws()

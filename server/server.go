@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -50,6 +51,10 @@ type Options struct {
 	// DrainTimeout is how long Serve lets running streams finish at
 	// shutdown before cancelling them (default 30s).
 	DrainTimeout time.Duration
+	// BodyTimeout bounds reading one request body (default 30s): a client
+	// that sends it slower gets 408 and its connection back, instead of
+	// holding it forever. (Headers have their own 10s in Serve.)
+	BodyTimeout time.Duration
 	// MaxLoaded is the most models in memory at once (default 1). Loading
 	// another first unloads the least recently used, idle ones first; one
 	// still serving requests stops taking new ones and is unloaded when
@@ -125,6 +130,9 @@ func New(o Options) (*Server, error) {
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = 30 * time.Second
 	}
+	if o.BodyTimeout == 0 {
+		o.BodyTimeout = 30 * time.Second
+	}
 	if o.MaxLoaded <= 0 {
 		o.MaxLoaded = 1
 	}
@@ -155,14 +163,37 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/completions", s.handleCompletions)
 	m.HandleFunc("GET /v1/models", s.handleModels)
 	m.HandleFunc("GET /v1/models/{name...}", s.handleModel)
-	m.HandleFunc("POST /chat/completions", s.handleUpstreamChat)
+	m.HandleFunc("POST /chat/completions", s.checkUpstream(s.handleUpstreamChat))
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("GET /stats", s.handleStats)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { noRoute(m, w, r) })
+	s.mux = m
+}
+
+// noRoute answers a request no route took: 405 with an Allow header when
+// the path exists for other methods (in upstream's words on its routes,
+// FastAPI's), else 404.
+func noRoute(m *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := m.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) == 0 {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error",
 			Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
-	})
-	s.mux = m
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		writePy(w, http.StatusMethodNotAllowed, obj("detail", "Method Not Allowed"))
+		return
+	}
+	writeError(w, &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: strPtr("method_not_allowed"),
+		Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))})
 }
 
 // ServeHTTP implements http.Handler: CORS (as upstream: any origin), API
@@ -197,12 +228,48 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "server is shutting down"})
 		return
 	}
+	s.limitBody(w, r)
 	s.mux.ServeHTTP(w, r)
 }
 
+// authorized reports whether r carries "Authorization: Bearer <key>"; the
+// scheme is case-insensitive (RFC 9110 §11.1), so "bearer" is accepted too.
 func (s *Server) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.APIKey)) == 1
+	scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	return ok && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.APIKey)) == 1
+}
+
+// limitBody gives r's body BodyTimeout to arrive: the connection's read
+// deadline is set now and cleared once the body has been read to its end,
+// so a response that streams for minutes afterwards is not cut.
+func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout)) != nil {
+		return // not a connection that takes deadlines (a test recorder)
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+}
+
+// deadlineBody clears the connection's read deadline when the body ends.
+type deadlineBody struct {
+	io.ReadCloser
+	clear func()
+	done  bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		if err == io.EOF {
+			b.clear()
+		}
+	}
+	return n, err
 }
 
 // Serve answers requests on ln until ctx ends, then shuts down gracefully:

@@ -80,7 +80,20 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		h.Status, h.Ready, status = "shutting_down", false, http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, h)
+	writeStarlette(w, status, h)
+}
+
+// writeStarlette writes v as upstream's FastAPI does (Starlette's
+// JSONResponse: compact, no trailing newline).
+func writeStarlette(w http.ResponseWriter, status int, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
 }
 
 type worker struct {
@@ -108,5 +121,5 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		st.Queued = queued
 		st.Workers = append(st.Workers, worker{GPUID: 0, Device: e.model.Info().Device})
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeStarlette(w, http.StatusOK, st)
 }

@@ -36,8 +36,16 @@ type upstreamRequest struct {
 
 // handleUpstreamChat is chat_web.py's POST /chat/completions: FastAPI's 422
 // for mistyped fields, its 400 validation messages in its order, then a
-// token stream of `data: {"token": "…", "gpu": 0}` events and a final
-// `data: {"done": true}`, encoded as Python's json.dumps.
+// token stream of `data: {"token": "…", "gpu": 0}` events (one per
+// generated token that completes text, see upstreamText) and a final
+// `data: {"done": true}`, encoded as Python's json.dumps; the bytes equal
+// upstream's for the same tokens (TestUpstreamStreamRecorded).
+//
+// What differs, by design: a conversation longer than the context loses
+// its oldest turns (upstream runs past sequence_len); turns that do not
+// alternate are a 400; an error after the stream started is sent as
+// `data: {"error": "…"}` before it ends (upstream's stream just breaks);
+// requests share decode steps rather than waiting for a worker each.
 func (s *Server) handleUpstreamChat(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
 	body, err := readBody(w, r, s.opts.Limits.BodyBytes)
@@ -88,13 +96,27 @@ func (s *Server) handleUpstreamChat(w http.ResponseWriter, r *http.Request) {
 		}
 		return ev
 	}
-	res := s.run(ctx, m, genSpec{chat: req.messages, isChat: true, settings: settings},
-		func(_ int, text string, tool *llm.ToolCall) error {
-			if tool != nil {
-				text = llm.FormatRaw(tool.Parts()) // upstream streams the special tokens literally
-			}
-			return open().data([]byte(pyDumps(obj("token", text, "gpu", 0), false)))
-		})
+	event := func(text string) error {
+		return open().data([]byte(pyDumps(obj("token", text, "gpu", 0), false)))
+	}
+	// A model that sends its tokens is streamed as generate_stream does,
+	// one event per token that completes text; for one that does not (a
+	// remote model), its text and tool calls are sent as they come.
+	var up upstreamText
+	byToken := false
+	spec := genSpec{chat: req.messages, isChat: true, settings: settings, rawTools: true, token: func(_ int, tok string) error {
+		byToken = true
+		if text := up.push(tok); text != "" {
+			return event(text)
+		}
+		return nil
+	}}
+	res := s.run(ctx, m, spec, func(_ int, text string, _ *llm.ToolCall) error {
+		if byToken {
+			return nil
+		}
+		return event(text) // tool calls as text: upstream streams the special tokens literally
+	})
 	switch {
 	case res.err != nil && r.Context().Err() != nil: // the client left
 	case res.err != nil && ev == nil:

@@ -22,6 +22,7 @@ import (
 	"github.com/nanochat-go/nanochat/tui/picker"
 	"github.com/nanochat-go/nanochat/tui/sessions"
 	"github.com/nanochat-go/nanochat/tui/settings"
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -147,10 +148,11 @@ func (a *App) list() tea.Cmd {
 
 type statusMsg struct{ seq int }
 
-// flash shows a transient message in the status bar.
+// flash shows a transient message in the status bar. s may quote a
+// server's error or a session title: its control characters are shown.
 func (a *App) flash(s string) tea.Cmd {
 	a.statusSeq++
-	a.status = s
+	a.status = termsafe.String(s)
 	seq := a.statusSeq
 	return tea.Tick(4*time.Second, func(time.Time) tea.Msg { return statusMsg{seq} })
 }

@@ -1,6 +1,9 @@
 package tui
 
 import (
+	"maps"
+	"strings"
+
 	"github.com/charmbracelet/bubbles/key"
 
 	"github.com/nanochat-go/nanochat/tui/chat"
@@ -61,15 +64,57 @@ func DefaultKeys() Keys {
 }
 
 // Apply remaps k from user overrides named "component.action" (app, chat,
-// picker, sessions, settings).
+// picker, sessions, settings). Overrides that leave one key on two actions
+// that receive keys together (the app's and the chat pane's; a dialog's and
+// app.quit) are refused whole: k is left as it was and the error names both
+// actions, since one of them could never run. Unknown action names are
+// reported too, after the rest is applied.
 func (k *Keys) Apply(o keymap.Overrides) error {
+	nk := *k
 	named := map[string]*key.Binding{}
-	keymap.Merge(named, "app", k.App.Named())
-	keymap.Merge(named, "chat", k.Chat.Named())
-	keymap.Merge(named, "picker", k.Picker.Named())
-	keymap.Merge(named, "sessions", k.Sessions.Named())
-	keymap.Merge(named, "settings", k.Settings.Named())
-	return o.Apply(named)
+	keymap.Merge(named, "app", nk.App.Named())
+	keymap.Merge(named, "chat", nk.Chat.Named())
+	keymap.Merge(named, "picker", nk.Picker.Named())
+	keymap.Merge(named, "sessions", nk.Sessions.Named())
+	keymap.Merge(named, "settings", nk.Settings.Named())
+	unknown := o.Apply(named)
+	if err := nk.conflicts(); err != nil {
+		return err
+	}
+	*k = nk
+	return unknown
+}
+
+// ConflictError reports keys bound to two live actions.
+type ConflictError struct{ Conflicts []keymap.Conflict }
+
+func (e *ConflictError) Error() string {
+	s := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		s[i] = c.String()
+	}
+	return "key bindings not applied: " + strings.Join(s, "; ") + " (give one of each pair other keys)"
+}
+
+// conflicts checks every set of actions that receive keys together: in
+// the chat pane the app's keys come first, then the pane's; in a dialog
+// only app.quit comes before the dialog's own.
+func (k *Keys) conflicts() error {
+	quit := map[string]*key.Binding{"app.quit": &k.App.Quit}
+	scopes := []map[string]*key.Binding{
+		keymap.Merge(keymap.Merge(map[string]*key.Binding{}, "app", k.App.Named()), "chat", k.Chat.Named()),
+		keymap.Merge(maps.Clone(quit), "picker", k.Picker.Named()),
+		keymap.Merge(maps.Clone(quit), "sessions", k.Sessions.Named()),
+		keymap.Merge(maps.Clone(quit), "settings", k.Settings.Named()),
+	}
+	var all []keymap.Conflict
+	for _, sc := range scopes {
+		all = append(all, keymap.Conflicts(sc)...)
+	}
+	if len(all) > 0 {
+		return &ConflictError{Conflicts: all}
+	}
+	return nil
 }
 
 func (k KeyMap) short() []key.Binding {

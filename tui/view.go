@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 )
 
 // paneHeight is what is left for the active pane below the tab bar and
@@ -34,8 +36,16 @@ func (a *App) layout() {
 	}
 }
 
-// View draws tab bar, pane (or dialog), status bar and help.
+// View draws tab bar, pane (or dialog), status bar and help. Each part
+// makes the outside text it shows visible (termsafe.String) before styling
+// it; the whole screen then goes through termsafe.Styled, so a control
+// sequence that some path forgot still cannot act: only our SGR styling
+// reaches the terminal.
 func (a *App) View() string {
+	return termsafe.Styled(a.view())
+}
+
+func (a *App) view() string {
 	h := a.paneHeight()
 	var body string
 	switch {
@@ -75,7 +85,7 @@ func (a *App) tabBar() string {
 		b.WriteString("  ")
 	}
 	left := b.String()
-	title := a.chat.Session().Title
+	title := termsafe.String(a.chat.Session().Title)
 	if title == "" {
 		title = "new chat"
 	}
@@ -94,18 +104,19 @@ func (a *App) statusBar() string {
 	var name, device string
 	switch {
 	case a.load != nil:
-		name = a.spin.View() + " loading " + a.load.ck.Name()
-		device = a.load.stage
+		name = a.spin.View() + " loading " + termsafe.String(a.load.ck.Name())
+		device = termsafe.String(a.load.stage)
 	case a.model != nil:
+		// A remote server names its model and device.
 		info := a.model.Info()
-		name = "● " + info.Name
+		name = "● " + termsafe.String(info.Name)
 		if info.Generation != "" {
-			name += " " + info.Generation
+			name += " " + termsafe.String(info.Generation)
 		}
 		if !info.Chat {
 			name += " (completion)"
 		}
-		device = info.Device
+		device = termsafe.String(info.Device)
 	default:
 		name = "○ no checkpoint"
 	}

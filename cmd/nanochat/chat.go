@@ -47,7 +47,12 @@ func newChatCmd(g *globals) *cobra.Command {
 The prompt comes from -p or, when -p is absent, from stdin. Base checkpoints
 have no chat template: the prompt is continued as plain text. With neither -p
 nor piped input, chat runs a line-by-line conversation like upstream's
-chat_cli (the full-screen app is plain "nanochat").`,
+chat_cli (the full-screen app is plain "nanochat").
+
+On a terminal, control characters in the reply (escape sequences from a model
+or a --remote server) are shown, ESC as ^[, instead of acting on the terminal;
+piped or redirected, the reply is written byte for byte. The reply is saved to
+the history as it streams, so an interrupted chat keeps what it printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := validateSettings(cf.settings); err != nil {
@@ -71,7 +76,10 @@ chat_cli (the full-screen app is plain "nanochat").`,
 			if strings.TrimSpace(prompt) == "" {
 				return usageError{fmt.Errorf("empty prompt: pass -p \"…\" or pipe text on stdin")}
 			}
-			var progress io.Writer = cmd.ErrOrStderr()
+			// Progress names a --remote server's model and device: shown,
+			// not obeyed, on a terminal.
+			progress, flushProgress := untrusted(cmd.ErrOrStderr())
+			defer flushProgress()
 			if cf.quiet {
 				progress = nil
 			}
@@ -82,26 +90,10 @@ chat_cli (the full-screen app is plain "nanochat").`,
 			defer m.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			// The reply streams to stdout: on a terminal with its control
+			// characters made visible, to a pipe or file byte for byte.
 			out := cmd.OutOrStdout()
-			tty := false
-			if f, ok := out.(*os.File); ok {
-				tty = isTerminal(f)
-			}
-			on := func(e llm.Event) {
-				if cf.asJSON {
-					return
-				}
-				if e.Text != "" {
-					fmt.Fprint(out, e.Text)
-				}
-				if e.Tool != nil && tty {
-					if e.Tool.OK {
-						fmt.Fprintf(out, "\x1b[2m[%s → %s]\x1b[0m", e.Tool.Expr, e.Tool.Result)
-					} else {
-						fmt.Fprintf(out, "\x1b[2m[%s → no result]\x1b[0m", e.Tool.Expr)
-					}
-				}
-			}
+			show := streamOptions{print: !cf.asJSON, tools: onTerminal(out)}
 			var rep llm.Reply
 			if m.Info().Chat {
 				log, msgs, err := cf.openLog()
@@ -114,16 +106,18 @@ chat_cli (the full-screen app is plain "nanochat").`,
 					if userID, err = log.user(prompt); err != nil {
 						return err
 					}
-				}
-				msgs = append(msgs, llm.Message{Role: "user", Content: prompt})
-				rep, err = m.Chat(ctx, msgs, cf.settings, on)
-				if log != nil && len(rep.Rows) > 0 {
-					if lerr := log.reply(userID, m.Info(), cf.settings, rep); lerr != nil && err == nil {
-						err = lerr
-					}
 					if !cf.quiet {
 						defer log.note(cmd.ErrOrStderr())
 					}
+				}
+				rs, err := startReply(out, show, log, userID, m.Info(), cf.settings)
+				if err != nil {
+					return err
+				}
+				msgs = append(msgs, llm.Message{Role: "user", Content: prompt})
+				rep, err = m.Chat(ctx, msgs, cf.settings, rs.on)
+				if lerr := rs.finish(ctx, rep, err); lerr != nil && err == nil {
+					err = lerr
 				}
 				if err != nil && ctx.Err() == nil {
 					return err
@@ -132,7 +126,9 @@ chat_cli (the full-screen app is plain "nanochat").`,
 				if cf.contSet {
 					return usageError{fmt.Errorf("--continue needs a chat checkpoint; %s is a base model", m.Info().Name)}
 				}
-				rep, err = m.Complete(ctx, prompt, cf.settings, on)
+				rs, _ := startReply(out, show, nil, 0, m.Info(), cf.settings)
+				rep, err = m.Complete(ctx, prompt, cf.settings, rs.on)
+				rs.finish(ctx, rep, err)
 			}
 			if err != nil && ctx.Err() == nil {
 				return err
@@ -200,13 +196,16 @@ func chatJSON(info llm.Info, prompt string, s llm.Settings, rep llm.Reply) map[s
 // chatREPL is a plain line-based conversation (upstream chat_cli): "quit"
 // or "exit" ends it, "clear" starts over; Ctrl-C stops a reply.
 func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
-	m, err := g.openModel("", cmd.ErrOrStderr())
+	progress, flushProgress := untrusted(cmd.ErrOrStderr())
+	defer flushProgress()
+	m, err := g.openModel("", progress)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "\nnanochat %s (%s) — type 'quit' or 'exit' to end, 'clear' to start over\n", m.Info().Name, m.Info().Generation)
+	fmt.Fprintf(out, "\nnanochat %s (%s) — type 'quit' or 'exit' to end, 'clear' to start over\n",
+		visible(out, m.Info().Name), visible(out, m.Info().Generation))
 	log, msgs, err := cf.openLog()
 	if err != nil {
 		return err
@@ -215,11 +214,7 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 		defer log.Close()
 		defer log.note(cmd.ErrOrStderr())
 	}
-	for _, msg := range msgs {
-		if msg.Role != "system" {
-			fmt.Fprintf(out, "\n%s: %s\n", strings.ToUpper(msg.Role[:1])+msg.Role[1:], msg.Content)
-		}
-	}
+	printHistory(out, msgs)
 	sc := bufio.NewScanner(cmd.InOrStdin())
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for {
@@ -248,24 +243,25 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 			}
 		}
 		fmt.Fprint(out, "\nAssistant: ")
+		rs, err := startReply(out, streamOptions{print: true, tools: true}, log, userID, m.Info(), cf.settings)
+		if err != nil {
+			return err
+		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-		rep, err := m.Chat(ctx, msgs, cf.settings, func(e llm.Event) {
-			fmt.Fprint(out, e.Text)
-			if e.Tool != nil {
-				fmt.Fprintf(out, "\x1b[2m[%s → %s]\x1b[0m", e.Tool.Expr, e.Tool.Result)
-			}
-		})
+		rep, err := m.Chat(ctx, msgs, cf.settings, rs.on)
+		lerr := rs.finish(ctx, rep, err)
+		stopped := ctx.Err() != nil
 		stop()
 		fmt.Fprintln(out)
-		if err != nil && ctx.Err() == nil {
-			fmt.Fprintln(cmd.ErrOrStderr(), "nanochat:", err)
+		if err != nil && !stopped || len(rep.Rows) == 0 {
+			if err != nil && !stopped {
+				fmt.Fprintln(cmd.ErrOrStderr(), "nanochat:", visible(cmd.ErrOrStderr(), err.Error()))
+			}
 			msgs = msgs[:len(msgs)-1]
 			continue
 		}
-		if log != nil {
-			if err := log.reply(userID, m.Info(), cf.settings, rep); err != nil {
-				return err
-			}
+		if lerr != nil {
+			return lerr
 		}
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: rep.Rows[0].Text, Parts: rep.Rows[0].Parts})
 	}

@@ -59,8 +59,15 @@ func openChatLog(path string, cont bool, prefix string, s llm.Settings, system s
 	}
 	msgs := systemPrompt(system)
 	for _, m := range stored {
-		switch m.Role {
-		case "user", "assistant":
+		n := len(msgs)
+		switch {
+		case m.Role == "assistant" && m.Content == "" && len(m.Parts) == 0:
+			// A reply stopped or killed before its first token.
+		case m.Role == "user" && n > 0 && msgs[n-1].Role == "user":
+			// The turn before got no reply: the model expects turns to
+			// alternate, so the two are one turn (as the TUI does).
+			msgs[n-1].Content += "\n\n" + m.Content
+		case m.Role == "user", m.Role == "assistant":
 			msgs = append(msgs, llm.Message{Role: m.Role, Content: m.Content, Parts: m.Parts})
 		}
 	}
@@ -79,28 +86,29 @@ func (cl *chatLog) user(text string) (int64, error) {
 	return m.ID, err
 }
 
-// reply records a finished (or stopped) reply.
-func (cl *chatLog) reply(userID int64, info llm.Info, s llm.Settings, rep llm.Reply) error {
-	if len(rep.Rows) == 0 {
-		return nil
-	}
-	row := rep.Rows[0]
-	stats := rep.Stats
+// begin records a reply about to stream: an assistant message, marked
+// partial, that the stream rewrites as text arrives (update), so a killed
+// process keeps everything it printed. It also notes the checkpoint on the
+// session.
+func (cl *chatLog) begin(userID int64, info llm.Info, s llm.Settings) (*history.Message, error) {
 	if cl.session.Checkpoint != info.Name {
 		sess, err := cl.db.Session(cl.session.ID) // fresh: titles are set by the store
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sess.Checkpoint = info.Name
 		if err := cl.db.SaveSession(&sess); err != nil {
-			return err
+			return nil, err
 		}
 		cl.session = sess
 	}
-	return cl.db.AppendMessage(&history.Message{SessionID: cl.session.ID, Role: "assistant", Content: row.Text,
-		Parts: row.Parts, Checkpoint: info.Name, Generation: info.Generation, Settings: &s, Stats: &stats,
-		Finish: row.Finish, Partial: row.Finish == "cancelled", ReplyTo: userID})
+	m := &history.Message{SessionID: cl.session.ID, Role: "assistant", Checkpoint: info.Name,
+		Generation: info.Generation, Settings: &s, Partial: true, ReplyTo: userID}
+	return m, cl.db.AppendMessage(m)
 }
+
+// update rewrites a reply recorded by begin.
+func (cl *chatLog) update(m *history.Message) error { return cl.db.UpdateMessage(m) }
 
 func (cl *chatLog) note(w io.Writer) {
 	id := cl.session.ID

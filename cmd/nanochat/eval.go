@@ -36,6 +36,7 @@ type evalFlags struct {
 	db       string
 	fresh    bool
 	python   string
+	unsafeSB bool
 	quiet    bool
 	settings llm.Settings
 }
@@ -102,6 +103,7 @@ identical rerun is instant. Progress goes to stderr, the report to stdout.`,
 	f.StringVar(&ef.db, "db", "", "result store (default $NANOCHAT_EVAL_DB or $XDG_DATA_HOME/nanochat/evals.db)")
 	f.BoolVar(&ef.fresh, "fresh", false, "recompute every item instead of reusing stored results")
 	f.StringVar(&ef.python, "python", "", "Python 3 interpreter for HumanEval (default python3 on PATH)")
+	f.BoolVar(&ef.unsafeSB, "unsafe-sandbox", false, "run HumanEval's model-written code even where the kernel cannot isolate it (no user namespaces): only a temp dir, rlimits, and Landlock where available")
 	f.BoolVarP(&ef.quiet, "quiet", "q", false, "no progress on stderr")
 	d := eval.Defaults()
 	f.Float64VarP(&ef.settings.Temperature, "temperature", "t", d.Temperature, "sampling temperature for generative tasks (0 = greedy)")
@@ -158,13 +160,13 @@ func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
 	var env task.Env
 	for _, j := range jobs {
 		if j.Task.ID == "humaneval" {
-			sb, err := sandbox.New(sandbox.Options{Python: ef.python})
+			sb, err := sandbox.New(sandbox.Options{Python: ef.python, Unsafe: ef.unsafeSB})
 			if err != nil {
 				return err
 			}
 			env.Sandbox = sb
-			if progress != nil {
-				fmt.Fprintf(progress, "nanochat: humaneval sandbox: %s\n", sb.Isolation())
+			if progress != nil || !sb.Jailed() {
+				fmt.Fprintf(stderr, "nanochat: humaneval sandbox: %s\n", sb.Isolation())
 			}
 		}
 	}
@@ -173,6 +175,9 @@ func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
 		return err
 	}
 	defer m.Close()
+	if err := announceScoring(cmd.Context(), m, jobs, g.remote != "", progress, stderr); err != nil {
+		return err
+	}
 	dbPath := ef.db
 	if dbPath == "" {
 		dbPath = store.DefaultPath()
@@ -277,6 +282,11 @@ func printEvalReport(w io.Writer, rep *eval.Report) {
 			strings.Join(pk, " "), t.Cached, t.Status)
 	}
 	tw.Flush()
+	for _, t := range rep.Tasks {
+		if t.Scoring == llm.ChoiceGeneration {
+			fmt.Fprintf(w, "%s: scored by a one-token answer, not the letters' log-probabilities (the server gives none): not comparable with upstream\n", t.Name)
+		}
+	}
 	if rep.ChatCORE != nil {
 		note := ""
 		if !rep.ChatCOREComplete {
@@ -284,6 +294,33 @@ func printEvalReport(w io.Writer, rep *eval.Report) {
 		}
 		fmt.Fprintf(w, "ChatCORE metric: %.4f%s\n", *rep.ChatCORE, note)
 	}
+}
+
+// announceScoring says, before the run, how a remote model's letters will
+// be scored when the run has multiple-choice tasks, and fails at once when
+// they cannot be (upstream's chat_web.py). Scoring by a one-token answer is
+// a warning, on stderr even with --quiet: its accuracies are not upstream's.
+func announceScoring(ctx context.Context, m llm.Model, jobs []eval.Job, remote bool, progress, stderr io.Writer) error {
+	var names []string
+	for _, j := range jobs {
+		if j.Task.Kind == task.Categorical {
+			names = append(names, j.Task.Name)
+		}
+	}
+	if len(names) == 0 || !remote {
+		return nil
+	}
+	method, err := llm.ChoiceMethod(ctx, m)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w (the generative tasks run alone: --task gsm8k,humaneval)", strings.Join(names, ", "), err)
+	case method == llm.ChoiceGeneration:
+		fmt.Fprintf(stderr, "nanochat: warning: %s gives no prompt logprobs, so %s will be scored by a one-token greedy answer (1 for the letter it names, 0 for the others), not by the letters' log-probabilities as upstream scores them; results are stored and reported as scoring=generation\n",
+			m.Info().Device, strings.Join(names, ", "))
+	case progress != nil:
+		fmt.Fprintf(progress, "nanochat: %s: letters scored by their log-probabilities (the server's echo + logprobs)\n", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // progressPrinter draws one status line per task on stderr: redrawn in

@@ -39,6 +39,11 @@ func newInspectCmd(g *globals) *cobra.Command {
 			}
 			a := s.Arch
 			fmt.Fprintf(out, "checkpoint  %s\n", c.ModelPath)
+			if c.OwnTokenizer {
+				fmt.Fprintf(out, "tokenizer   %s (the checkpoint's own)\n", c.Tokenizer)
+			} else {
+				fmt.Fprintf(out, "tokenizer   %s (the home's)\n", c.Tokenizer)
+			}
 			fmt.Fprintf(out, "generation  %s (%s)\n", a.Generation, a.Why)
 			cfgJSON, _ := json.Marshal(s.Config)
 			fmt.Fprintf(out, "config      %s\n", cfgJSON)

@@ -63,7 +63,7 @@ func (g *globals) openModel(ref string, w io.Writer) (llm.Model, error) {
 	if key == "" {
 		key = os.Getenv("NANOCHAT_API_KEY")
 	}
-	m, err := remote.New(g.remote, key, g.model)
+	m, err := remote.Open(remote.Options{URL: g.remote, APIKey: key, Model: g.model, API: g.remoteAPI})
 	if err != nil {
 		return nil, err
 	}

@@ -14,12 +14,13 @@ func main() { os.Exit(run()) }
 func run() int {
 	cmd := newRootCmd()
 	if err := cmd.Execute(); err != nil {
+		// An error may quote a remote server or a file: on a terminal its
+		// control characters are shown, not obeyed.
+		fmt.Fprintln(os.Stderr, "nanochat:", visible(os.Stderr, err.Error()))
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintln(os.Stderr, "nanochat:", err)
 			return 2
 		}
-		fmt.Fprintln(os.Stderr, "nanochat:", err)
 		return 1
 	}
 	return 0

@@ -24,6 +24,7 @@ type modelRow struct {
 	Size       int64     `json:"size_bytes"`
 	Modified   time.Time `json:"modified"`
 	Path       string    `json:"path"`
+	Tokenizer  string    `json:"tokenizer"` // the tokenizer file it uses
 	Error      string    `json:"error,omitempty"`
 }
 
@@ -44,7 +45,7 @@ func newModelsCmd(g *globals) *cobra.Command {
 			}
 			rows := make([]modelRow, 0, len(cks))
 			for _, c := range cks {
-				r := modelRow{Name: c.Name(), Source: c.Source, Tag: c.Tag, Step: c.Step, Size: c.Size, Modified: c.ModTime, Path: c.ModelPath}
+				r := modelRow{Name: c.Name(), Source: c.Source, Tag: c.Tag, Step: c.Step, Size: c.Size, Modified: c.ModTime, Path: c.ModelPath, Tokenizer: c.Tokenizer}
 				if s, err := model.Describe(c.ModelPath, opts.Overrides); err != nil {
 					r.Error = err.Error()
 				} else {
@@ -62,17 +63,21 @@ func newModelsCmd(g *globals) *cobra.Command {
 				return enc.Encode(rows)
 			}
 			if len(rows) == 0 {
-				fmt.Fprintf(out, "no checkpoints in %s (set --home or NANOCHAT_BASE_DIR)\n", g.homeDir())
+				fmt.Fprintf(out, "no checkpoints in %s (set --home or NANOCHAT_BASE_DIR, fetch one with nanochat pull REPO, or try --demo)\n", g.homeDir())
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SOURCE\tTAG\tSTEP\tGEN\tPARAMS\tDTYPE\tSIZE\tMODIFIED")
-			for _, r := range rows {
+			fmt.Fprintln(tw, "SOURCE\tTAG\tSTEP\tGEN\tPARAMS\tDTYPE\tSIZE\tMODIFIED\tTOKENIZER")
+			for i, r := range rows {
+				tok := "home"
+				if cks[i].OwnTokenizer {
+					tok = "own: " + r.Tokenizer
+				}
 				if r.Error != "" {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\terror: %s\n", r.Source, r.Tag, r.Step, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), r.Error)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), "error: "+r.Error)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), tok)
 			}
 			return tw.Flush()
 		},

@@ -26,6 +26,7 @@ type globals struct {
 	dev       Device
 	devWhy    string
 	remote    string
+	remoteAPI string
 	apiKey    string
 	model     string
 	cpuprof   string
@@ -82,7 +83,8 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
 	pf.StringVar(&g.precision, "precision", "bf16", "weights and KV cache in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes and fp32 cache, nanochat-on-CPU numerics)")
 	pf.StringVar(&g.device, "device", "auto", "where to run: auto, cpu, cuda or cuda:N (auto hands over to nanochat-cuda when a usable NVIDIA GPU is present)")
-	pf.StringVar(&g.remote, "remote", "", "use an OpenAI-compatible server (nanochat serve, vLLM, llama-server) at this URL instead of a local checkpoint")
+	pf.StringVar(&g.remote, "remote", "", "use an OpenAI-compatible server (nanochat serve, vLLM, llama-server) or upstream nanochat's chat_web.py at this URL instead of a local checkpoint")
+	pf.StringVar(&g.remoteAPI, "remote-api", "auto", "the --remote server's protocol: auto, openai, or upstream (nanochat's scripts/chat_web.py: chat only, no logprobs)")
 	pf.StringVar(&g.apiKey, "api-key", "", "API key for --remote (default $NANOCHAT_API_KEY)")
 	pf.StringVar(&g.model, "model", "", "model name on the --remote server (default: its first)")
 	pf.StringVar(&g.cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")

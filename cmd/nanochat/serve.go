@@ -45,7 +45,9 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `Serve every checkpoint of the nanochat home over HTTP:
 
   POST /v1/chat/completions   OpenAI chat (streaming or not; n, stop, seed, top_k …)
-  POST /v1/completions        OpenAI completions, with echo and logprobs
+  POST /v1/completions        OpenAI completions, with echo and logprobs (the
+                              prompt's literal special tokens are parsed, as vLLM
+                              does: lm-evaluation-harness's local-completions)
   GET  /v1/models             one entry per checkpoint ("source/tag/step")
   POST /chat/completions      upstream nanochat's chat_web.py API and SSE format
   GET  /health, GET /stats    upstream's health (503 while loading) and workers

@@ -104,7 +104,11 @@ func TestServeDemo(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"data: {\"token\": \"<|python_start|>56+32<|python_end|><|output_start|>88<|output_end|>\", \"gpu\": 0}\n\n",
+	// One event per token, as chat_web.py streams them, the calculator
+	// call's too.
+	for _, want := range []string{"data: {\"token\": \"<|python_start|>\", \"gpu\": 0}\n\ndata: {\"token\": \"56\", \"gpu\": 0}\n\n" +
+		"data: {\"token\": \"+\", \"gpu\": 0}\n\ndata: {\"token\": \"32\", \"gpu\": 0}\n\ndata: {\"token\": \"<|python_end|>\", \"gpu\": 0}\n\n" +
+		"data: {\"token\": \"<|output_start|>\", \"gpu\": 0}\n\ndata: {\"token\": \"88\", \"gpu\": 0}\n\ndata: {\"token\": \"<|output_end|>\", \"gpu\": 0}\n\n",
 		"data: {\"token\": \"88\", \"gpu\": 0}\n\ndata: {\"done\": true}\n\n"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("upstream stream lacks %q:\n%s", want, body)

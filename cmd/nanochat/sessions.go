@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,7 @@ func newSessionsCmd(*globals) *cobra.Command {
 		}
 		return history.Open(dbPath)
 	}
-	// find resolves an ID prefix in an open database.
+	// withSession resolves an ID prefix in an open database.
 	withSession := func(prefix string, fn func(db *history.DB, s history.Session) error) error {
 		db, err := open()
 		if err != nil {
@@ -41,7 +42,9 @@ func newSessionsCmd(*globals) *cobra.Command {
 		Short: "List, show, search, export and delete saved chat sessions",
 		Long: `Saved chat sessions live in one SQLite file: --history, else $NANOCHAT_HISTORY,
 else $XDG_DATA_HOME/nanochat/history.db (~/.local/share/nanochat/history.db).
-Sessions are named by ID prefix, git-style.`,
+Sessions are named by ID prefix, git-style; delete wants the full ID, or a
+prefix and --yes. On a terminal, the text of sessions is printed with its
+control characters made visible (ESC as ^[); to a pipe or a file, as stored.`,
 	}
 	cmd.PersistentFlags().StringVar(&dbPath, "history", "", "history database")
 
@@ -61,7 +64,9 @@ Sessions are named by ID prefix, git-style.`,
 			if err != nil {
 				return err
 			}
-			return printSessions(cmd.OutOrStdout(), ss, asJSON)
+			w, flush := untrusted(cmd.OutOrStdout())
+			defer flush()
+			return printSessions(w, ss, asJSON)
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -85,7 +90,8 @@ Sessions are named by ID prefix, git-style.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
+			w, flush := untrusted(cmd.OutOrStdout())
+			defer flush()
 			for _, h := range hits {
 				fmt.Fprintf(w, "%s  %s\n    %s\n", h.Session.ID[:8], h.Session.Title, h.Snippet)
 			}
@@ -99,8 +105,14 @@ Sessions are named by ID prefix, git-style.`,
 		Short: "Print a session as markdown",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withSession(arg0(args), func(db *history.DB, s history.Session) error {
-				return db.ExportMarkdown(cmd.OutOrStdout(), s.ID)
+			prefix, err := arg0(args)
+			if err != nil {
+				return err
+			}
+			return withSession(prefix, func(db *history.DB, s history.Session) error {
+				w, flush := untrusted(cmd.OutOrStdout())
+				defer flush()
+				return db.ExportMarkdown(w, s.ID)
 			})
 		},
 	}
@@ -114,8 +126,13 @@ Sessions are named by ID prefix, git-style.`,
 			if format != "markdown" && format != "md" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: want markdown or json", format)}
 			}
-			return withSession(arg0(args), func(db *history.DB, s history.Session) error {
-				w := cmd.OutOrStdout()
+			prefix, err := arg0(args)
+			if err != nil {
+				return err
+			}
+			return withSession(prefix, func(db *history.DB, s history.Session) error {
+				w, flush := untrusted(cmd.OutOrStdout())
+				defer flush()
 				if out != "" && out != "-" {
 					f, err := os.Create(out)
 					if err != nil {
@@ -134,12 +151,21 @@ Sessions are named by ID prefix, git-style.`,
 	export.Flags().StringVarP(&format, "format", "f", "markdown", "markdown or json")
 	export.Flags().StringVarP(&out, "output", "o", "", "write to this file (default stdout)")
 
+	var yes bool
 	del := &cobra.Command{
-		Use:   "delete <id-prefix>",
-		Short: "Delete a session and its messages",
+		Use:   "delete <id>",
+		Short: "Delete a session and its messages (the full ID, or a prefix with --yes)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withSession(args[0], func(db *history.DB, s history.Session) error {
+			prefix, err := arg0(args)
+			if err != nil {
+				return err
+			}
+			return withSession(prefix, func(db *history.DB, s history.Session) error {
+				if !strings.EqualFold(prefix, s.ID) && !yes {
+					return usageError{fmt.Errorf("delete: %q is only a prefix of session %s %q; give the full id, or add --yes",
+						prefix, s.ID, s.Title)}
+				}
 				if err := db.Delete(s.ID); err != nil {
 					return err
 				}
@@ -148,15 +174,22 @@ Sessions are named by ID prefix, git-style.`,
 			})
 		},
 	}
+	del.Flags().BoolVarP(&yes, "yes", "y", false, "delete the one session an id prefix names")
 	cmd.AddCommand(list, search, show, export, del)
 	return cmd
 }
 
-func arg0(args []string) string {
-	if len(args) > 0 {
-		return args[0]
+// arg0 is the session ID prefix argument: "" (the most recent session)
+// when it is absent. An empty or blank argument is refused: it is a
+// script's unset variable more often than a wish for the latest session.
+func arg0(args []string) (string, error) {
+	if len(args) == 0 {
+		return "", nil
 	}
-	return ""
+	if strings.TrimSpace(args[0]) == "" {
+		return "", usageError{fmt.Errorf("empty session id %q: give an id or an id prefix (nanochat sessions list)", args[0])}
+	}
+	return args[0], nil
 }
 
 func printSessions(w io.Writer, ss []history.Session, asJSON bool) error {

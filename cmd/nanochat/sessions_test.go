@@ -66,7 +66,7 @@ func TestSessionsCLI(t *testing.T) {
 	if _, err := nanochat(t, "sessions", "export", "abcd", "--format", "pdf", "--history", path); err == nil {
 		t.Error("export --format pdf succeeded")
 	}
-	out, err = nanochat(t, "sessions", "delete", "abcd", "--history", path)
+	out, err = nanochat(t, "sessions", "delete", "abcd", "--yes", "--history", path)
 	if err != nil || !strings.Contains(out, "deleted abcd000011112222") {
 		t.Errorf("sessions delete: %v\n%s", err, out)
 	}

@@ -47,7 +47,10 @@ func newTUICmd(g *globals) *cobra.Command {
 		Long: `Open the terminal chat app: streaming markdown chat, checkpoint switching
 (ctrl+l, alt+s, alt+, alt+.), saved and searchable sessions (ctrl+s), sampling
 settings (ctrl+t). ctrl+g lists every key; keys can be remapped in
-$XDG_CONFIG_HOME/nanochat/keys.json, e.g. {"chat.send": ["ctrl+s"]}.
+$XDG_CONFIG_HOME/nanochat/keys.json, e.g. to send with ctrl+s, make enter a
+newline and move the sessions list (ctrl+s) to alt+o:
+  {"chat.send": ["ctrl+s"], "chat.newline": ["enter", "ctrl+j"], "app.sessions": ["alt+o"]}
+A file that gives one key to two actions is refused, naming both.
 
 History is kept in $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db.
 With no checkpoints in the nanochat home, the bundled demo model is used.`,
@@ -73,19 +76,27 @@ With no checkpoints in the nanochat home, the bundled demo model is used.`,
 }
 
 func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
+	// Key bindings first: a file that leaves a key on two actions is
+	// refused (one of them could never run); other mistakes are shown in
+	// the app, which starts with what could be applied.
+	keys := tui.DefaultKeys()
+	var banner string
+	keysPath := keymap.DefaultPath()
+	if o, err := keymap.Load(keysPath); err != nil {
+		banner = err.Error()
+	} else if err := keys.Apply(o); err != nil {
+		var ce *tui.ConflictError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("%s: %w", keysPath, err)
+		}
+		banner = err.Error()
+	}
 	if !isTerminal(os.Stdout) || !isTerminal(os.Stdin) {
 		return usageError{errors.New("the chat app needs a terminal; for a one-shot answer use: nanochat chat -p \"…\"")}
 	}
 	th := theme.Detect(f.plain)
 	if th.Name == "plain" {
 		lipgloss.SetColorProfile(termenv.Ascii)
-	}
-	keys := tui.DefaultKeys()
-	var banner string
-	if o, err := keymap.Load(keymap.DefaultPath()); err != nil {
-		banner = err.Error()
-	} else if err := keys.Apply(o); err != nil {
-		banner = err.Error()
 	}
 
 	var db *history.DB

@@ -4,4 +4,4 @@ package sandbox
 
 func landlockAvailable() bool { return false }
 
-func unshareWrapper() []string { return nil }
+func unshareWrapper(python string) []string { return nil }

@@ -11,3 +11,5 @@ func killGroup(cmd *exec.Cmd) {
 		cmd.Process.Kill()
 	}
 }
+
+func cpuLimitKilled(e *exec.ExitError) bool { return false }

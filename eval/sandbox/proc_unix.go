@@ -18,3 +18,9 @@ func killGroup(cmd *exec.Cmd) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
+
+// cpuLimitKilled reports whether RLIMIT_CPU ended the program.
+func cpuLimitKilled(e *exec.ExitError) bool {
+	ws, ok := e.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGXCPU
+}

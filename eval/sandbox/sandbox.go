@@ -1,11 +1,19 @@
 // Package sandbox runs untrusted Python programs (HumanEval completions) the
-// way upstream nanochat's execution.py does — a fresh python3 process in a
-// fresh temporary directory, a scrubbed environment, no stdin, rlimits and
-// a 5 s wall-clock timeout, with upstream's guard — and adds what the OS
-// offers to make sure generated code cannot touch the user's files: on
-// Linux a Landlock ruleset (writes only below the temp dir, no TCP, no
-// signals outside), a network namespace when unshare(1) works, and process
-// group kills. Parallelism is bounded.
+// way upstream nanochat's execution.py does — a fresh python3 process with
+// a scrubbed environment, no stdin, upstream's rlimits and guard, and a 5 s
+// wall-clock timeout — inside a jail the kernel enforces: on Linux, new
+// user, mount, PID, network, IPC, UTS and cgroup namespaces around a root
+// that holds only the interpreter and its libraries (read-only), a fresh
+// /proc and a size-capped tmpfs as the one writable place, no capabilities,
+// and, where a cgroup can be made, a memory and task limit for the whole
+// sandbox. Where the jail cannot be built New refuses, unless
+// Options.Unsafe accepts the weaker fallback (temp dir, rlimits, Landlock
+// and a network namespace where present).
+//
+// The jail is set up by this package's own binary, re-executed: importing
+// the package installs an init function that takes over a process started
+// as "nanochat-sandbox" (see jailinit_linux.go), so every binary that
+// imports it, test binaries included, can run programs.
 package sandbox
 
 import (
@@ -21,22 +29,32 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
 //go:embed guard.py
 var guardSource string
 
-// Options configure a Sandbox; zero values take upstream's defaults.
+// Options configure a Sandbox; zero values take the defaults.
 type Options struct {
 	Python   string        // interpreter (default: python3 on PATH)
 	Timeout  time.Duration // wall clock per program (default 5 s)
-	MemLimit int64         // RLIMIT_AS/DATA/STACK bytes (default 256 MiB; <0: none)
+	MemLimit int64         // RLIMIT_AS/DATA/STACK bytes per process (default 256 MiB; <0: none)
 	Parallel int           // programs at once (default GOMAXPROCS/2, at least 1)
 	// MaxOutput bounds captured stdout and stderr each (default 64 KiB).
 	MaxOutput int
+	// Memory bounds one program with all its processes and the files it
+	// writes, where a cgroup can be made (default 512 MiB).
+	Memory int64
+	// Procs bounds the tasks (processes and threads) of one program
+	// (default 8): pids.max where a cgroup can be made, and RLIMIT_NPROC,
+	// which counts per sandbox since Linux 5.14 (its own user namespace).
+	Procs int
+	// Disk is the size of the writable tmpfs (default 64 MiB).
+	Disk int64
+	// Unsafe runs programs with weaker isolation where the jail cannot be
+	// built, instead of refusing (the --unsafe-sandbox flag).
+	Unsafe bool
 }
 
 // Result is one execution, as upstream's ExecutionResult.
@@ -52,19 +70,33 @@ type Result struct {
 // ErrNoPython is returned when no Python 3 interpreter can be found.
 var ErrNoPython = errors.New("humaneval runs the generated code with python3, which was not found on PATH: install Python 3 or pass --python /path/to/python3")
 
+// UnavailableError is returned by New when this machine cannot build the
+// jail and Options.Unsafe is not set.
+type UnavailableError struct {
+	Reason string // what the kernel lacks, e.g. "user namespaces are disabled"
+}
+
+func (e *UnavailableError) Error() string {
+	return "humaneval sandbox: cannot isolate model-written code here: " + e.Reason +
+		"; HumanEval refuses to run it without that isolation (--unsafe-sandbox runs it anyway, with a temp dir, rlimits, and Landlock and a network namespace where available)"
+}
+
 // Sandbox runs programs; it is safe for concurrent use.
 type Sandbox struct {
-	opts     Options
-	python   string
-	slots    chan struct{}
-	landlock bool
-	wrapper  []string // e.g. unshare flags, prepended to the command
+	opts   Options
+	python string
+	slots  chan struct{}
 
-	once sync.Once
+	jail      *jail    // nil: the unsafe fallback
+	unsafeWhy string   // why the jail is not used
+	landlock  bool     // the kernel has Landlock (the guard applies it)
+	wrapper   []string // unsafe fallback: unshare flags, prepended to the command
 }
 
 // New returns a sandbox. It fails with ErrNoPython when the interpreter is
-// missing; isolation features are probed on first use.
+// missing and with *UnavailableError when the jail cannot be built here
+// (unless o.Unsafe). It runs python a few times to find what the jail must
+// contain and to check that the jail works.
 func New(o Options) (*Sandbox, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
@@ -78,6 +110,15 @@ func New(o Options) (*Sandbox, error) {
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = 64 << 10
 	}
+	if o.Memory <= 0 {
+		o.Memory = 512 << 20
+	}
+	if o.Procs <= 0 {
+		o.Procs = 8
+	}
+	if o.Disk <= 0 {
+		o.Disk = 64 << 20
+	}
 	py := o.Python
 	if py == "" {
 		py = "python3"
@@ -90,22 +131,55 @@ func New(o Options) (*Sandbox, error) {
 		return nil, ErrNoPython
 	}
 	// Resolve launchers (pyenv shims, wrappers) to the interpreter itself,
-	// like upstream's sys.executable, so nothing runs before the guard.
-	out, err := exec.Command(path, "-c", "import sys; print(sys.executable)").Output()
+	// like upstream's sys.executable, so nothing runs before the guard, and
+	// learn which files it needs.
+	info, err := probePython(path)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: run %s: %w", path, err)
+		return nil, err
 	}
-	if real := strings.TrimSpace(string(out)); real != "" {
-		path = real
+	s := &Sandbox{opts: o, python: info.Executable, slots: make(chan struct{}, o.Parallel)}
+	s.landlock = landlockAvailable()
+	j, err := newJail(o, info)
+	if err == nil {
+		s.jail = j
+		err = s.check()
 	}
-	return &Sandbox{opts: o, python: path, slots: make(chan struct{}, o.Parallel)}, nil
+	if err != nil {
+		s.jail = nil
+		why := err.Error() + namespaceHint()
+		if !o.Unsafe {
+			return nil, &UnavailableError{Reason: why}
+		}
+		s.unsafeWhy = why
+		s.wrapper = unshareWrapper(s.python)
+	}
+	return s, nil
 }
+
+// check runs a trivial program in the jail.
+func (s *Sandbox) check() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.Run(ctx, "print('ok')")
+	if err != nil {
+		return err
+	}
+	if !r.Success || r.Stdout != "ok\n" {
+		return fmt.Errorf("a test program failed in the jail: %s", strings.TrimSpace(r.Stderr))
+	}
+	return nil
+}
+
+// Jailed reports whether programs run in the jail (false: the unsafe
+// fallback that Options.Unsafe accepts).
+func (s *Sandbox) Jailed() bool { return s.jail != nil }
 
 // Isolation describes the protections in force, for reports and warnings.
 func (s *Sandbox) Isolation() string {
-	s.probe()
-	var parts []string
-	parts = append(parts, "fresh temp dir", "scrubbed env", "rlimits", fmt.Sprintf("%v timeout", s.opts.Timeout))
+	if s.jail != nil {
+		return s.jail.describe(s.opts) + fmt.Sprintf(", rlimits, %v timeout", s.opts.Timeout) + landlockNote(s.landlock)
+	}
+	parts := []string{"UNSAFE (" + s.unsafeWhy + "): fresh temp dir", "scrubbed env", "rlimits", fmt.Sprintf("%v timeout", s.opts.Timeout)}
 	if s.landlock {
 		parts = append(parts, "landlock (writes only in temp dir, no TCP)")
 	} else {
@@ -119,18 +193,11 @@ func (s *Sandbox) Isolation() string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *Sandbox) probe() {
-	s.once.Do(func() {
-		s.landlock = landlockAvailable()
-		if u := unshareWrapper(); u != nil {
-			// Check the wrapper really works here (user namespaces may be off).
-			cmd := exec.Command(u[0], append(u[1:], s.python, "-c", "pass")...)
-			cmd.Env = []string{"PATH=/usr/bin:/bin"}
-			if cmd.Run() == nil {
-				s.wrapper = u
-			}
-		}
-	})
+func landlockNote(on bool) string {
+	if on {
+		return ", landlock"
+	}
+	return ""
 }
 
 // Program builds the python -c argument: the guard, then the code executed
@@ -155,9 +222,9 @@ func (s *Sandbox) Program(code string) string {
 const maxArg = 120 << 10
 
 // Run executes code and reports the outcome. The error is non-nil only when
-// the program could not be run at all (context cancelled, fork failure).
+// the program could not be run at all (context cancelled, fork failure, a
+// jail that failed to set up).
 func (s *Sandbox) Run(ctx context.Context, code string) (Result, error) {
-	s.probe()
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -169,49 +236,47 @@ func (s *Sandbox) Run(ctx context.Context, code string) (Result, error) {
 	if len(prog) > maxArg {
 		return Result{Error: fmt.Sprintf("program too long (%d bytes)", len(code))}, nil
 	}
-	dir, err := os.MkdirTemp("", "nanochat-sandbox-")
-	if err != nil {
-		return Result{}, fmt.Errorf("sandbox: %w", err)
-	}
-	defer removeAll(dir)
-
-	args := append(append([]string{}, s.wrapper...), s.python, "-c", prog)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	cmd.Stdin = nil // /dev/null
 	stdout := &capped{max: s.opts.MaxOutput}
 	stderr := &capped{max: s.opts.MaxOutput}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	setProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	var p *started
+	var err error
+	if s.jail != nil {
+		p, err = s.jail.start(s.opts, []string{s.python, "-c", prog}, stdout, stderr)
+	} else {
+		p, err = s.startUnsafe(prog, stdout, stderr)
+	}
+	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: start %s: %w", s.python, err)
 	}
+	defer p.cleanup()
+
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- p.cmd.Wait() }()
 	timer := time.NewTimer(s.opts.Timeout)
 	defer timer.Stop()
 	select {
 	case err = <-done:
 	case <-timer.C:
-		killGroup(cmd)
+		killGroup(p.cmd)
 		<-done
 		return Result{Error: "Execution timed out (process killed)", Timeout: true}, nil
 	case <-ctx.Done():
-		killGroup(cmd)
+		killGroup(p.cmd)
 		<-done
 		return Result{}, ctx.Err()
 	}
-	killGroup(cmd) // stray children of a finished program
+	killGroup(p.cmd) // stray children of a finished program
+	oom, setupErr := p.finish()
+	if setupErr != nil {
+		return Result{}, fmt.Errorf("sandbox: %w", setupErr)
+	}
 	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
 		res.Success = true
 	case errors.As(err, &exitErr):
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGXCPU {
-			res.Timeout = true
-		}
+		res.Timeout = cpuLimitKilled(exitErr)
 	default:
 		return Result{}, fmt.Errorf("sandbox: run %s: %w", s.python, err)
 	}
@@ -221,8 +286,39 @@ func (s *Sandbox) Run(ctx context.Context, code string) (Result, error) {
 			res.Error = lines[len(lines)-1]
 		}
 	}
-	res.MemoryExceeded = strings.Contains(res.Stderr, "MemoryError")
+	res.MemoryExceeded = oom || strings.Contains(res.Stderr, "MemoryError")
 	return res, nil
+}
+
+// started is a program that runs.
+type started struct {
+	cmd *exec.Cmd
+	// finish, called once the program has exited, says whether the
+	// sandbox's cgroup killed a process for memory and whether the jail
+	// failed to set up (an error of ours, not of the program).
+	finish  func() (oom bool, setup error)
+	cleanup func()
+}
+
+// startUnsafe starts the program the weaker way: in a fresh temp dir,
+// under unshare(1) where it works.
+func (s *Sandbox) startUnsafe(prog string, stdout, stderr *capped) (*started, error) {
+	dir, err := os.MkdirTemp("", "nanochat-sandbox-")
+	if err != nil {
+		return nil, err
+	}
+	args := append(append([]string{}, s.wrapper...), s.python, "-c", prog)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Stdin = nil // /dev/null
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	setProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		removeAll(dir)
+		return nil, err
+	}
+	return &started{cmd: cmd, finish: func() (bool, error) { return false, nil }, cleanup: func() { removeAll(dir) }}, nil
 }
 
 // removeAll deletes dir even if the program made parts of it read-only.

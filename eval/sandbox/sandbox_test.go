@@ -4,23 +4,51 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
+// newSandbox returns a sandbox for tests of upstream's semantics: the jail
+// where this machine can build it, else the unsafe fallback.
 func newSandbox(t *testing.T, o Options) *Sandbox {
 	t.Helper()
-	s, err := New(o)
-	if errors.Is(err, ErrNoPython) {
-		t.Skip("python3 not installed")
+	s, err := newOrSkip(t, o)
+	if err != nil {
+		o.Unsafe = true
+		s, err = New(o)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("isolation: %s", s.Isolation())
 	return s
+}
+
+// newOrSkip skips without python3, fails when New refuses although this
+// machine has the namespaces the jail needs, and returns the
+// *UnavailableError otherwise.
+func newOrSkip(t *testing.T, o Options) (*Sandbox, error) {
+	t.Helper()
+	s, err := New(o)
+	if errors.Is(err, ErrNoPython) {
+		t.Skip("python3 not installed")
+	}
+	var u *UnavailableError
+	if !errors.As(err, &u) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}
+	if why := namespacesMissing(); why == "" {
+		t.Fatalf("this machine has user, mount and PID namespaces, yet New refuses: %v", err)
+	} else {
+		t.Logf("no namespaces here (%s): %v", why, err)
+	}
+	return nil, err
 }
 
 func run(t *testing.T, s *Sandbox, code string) Result {
@@ -190,9 +218,8 @@ func pyq(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'"
 // TestWriteGuardWithoutLandlock checks the Python-level fallback used on
 // kernels without Landlock.
 func TestWriteGuardWithoutLandlock(t *testing.T) {
-	s := newSandbox(t, Options{})
-	s.probe()
-	s.landlock = false
+	s := newSandbox(t, Options{Unsafe: true})
+	s.jail, s.unsafeWhy, s.landlock = nil, "testing the fallback", false
 	victim := filepath.Join(t.TempDir(), "victim.txt")
 	os.WriteFile(victim, []byte("precious"), 0o666)
 	for _, code := range []string{
@@ -208,5 +235,40 @@ func TestWriteGuardWithoutLandlock(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(victim); string(got) != "precious" {
 		t.Errorf("victim = %q", got)
+	}
+}
+
+// TestRefusesWithoutJail makes the jail impossible (the interpreter inside
+// the home directory, which the jail would have to expose): New refuses,
+// naming --unsafe-sandbox, and Options.Unsafe runs the program anyway.
+func TestRefusesWithoutJail(t *testing.T) {
+	path, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	info, err := probePython(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix, err := filepath.EvalSymlinks(info.Prefixes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", prefix)
+	_, err = New(Options{})
+	var u *UnavailableError
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), "--unsafe-sandbox") {
+		t.Fatalf("New = %v, want an *UnavailableError naming --unsafe-sandbox", err)
+	}
+	t.Log(err)
+	s, err := New(Options{Unsafe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Jailed() || !strings.HasPrefix(s.Isolation(), "UNSAFE") {
+		t.Errorf("jailed %v, isolation %q; want the unsafe fallback, said so", s.Jailed(), s.Isolation())
+	}
+	if r := run(t, s, "print(6 * 7)"); !r.Success || r.Stdout != "42\n" {
+		t.Errorf("unsafe run: %+v", r)
 	}
 }

@@ -47,6 +47,13 @@ func TestCheckHumanEval(t *testing.T) {
 	if errors.Is(err, sandbox.ErrNoPython) {
 		t.Skip("python3 not installed")
 	}
+	var unavailable *sandbox.UnavailableError
+	if errors.As(err, &unavailable) {
+		// The pass/fail semantics do not depend on the jail, whose own
+		// tests (eval/sandbox) say whether it should work here.
+		t.Logf("%v; testing with the unsafe fallback", err)
+		sb, err = sandbox.New(sandbox.Options{Unsafe: true})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -58,7 +57,7 @@ type Model struct {
 
 // OpenOptions configure Open.
 type OpenOptions struct {
-	Home  string // nanochat home (tokenizer/tokenizer.pkl lives there)
+	Home  string // nanochat home (the tokenizer of checkpoints without their own)
 	Model model.Options
 	// Progress, if set, receives human-readable loading stages.
 	Progress func(stage string)
@@ -67,11 +66,11 @@ type OpenOptions struct {
 }
 
 // TokenizerPath is <home>/tokenizer/tokenizer.pkl.
-func TokenizerPath(homeDir string) string {
-	return filepath.Join(homeDir, "tokenizer", "tokenizer.pkl")
-}
+func TokenizerPath(homeDir string) string { return home.HomeTokenizer(homeDir) }
 
-// Open loads a checkpoint and the home's tokenizer and checks they agree.
+// Open loads a checkpoint and its tokenizer (the checkpoint's own when it
+// carries one, else the home's: see home.TokenizerFor) and checks they
+// agree.
 func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 	progress := o.Progress
 	if progress == nil {
@@ -82,7 +81,7 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 		// <home>/<source>_checkpoints/<tag>/model_<step>.pt
 		homeDir = filepath.Dir(filepath.Dir(filepath.Dir(ck.ModelPath)))
 	}
-	tokPath := TokenizerPath(homeDir)
+	tokPath, _ := home.TokenizerFor(ck.ModelPath, homeDir)
 	progress("tokenizer " + tokPath)
 	tok, err := tokenizer.Load(tokPath)
 	if err != nil {
@@ -304,16 +303,20 @@ func (l *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on
 	return r, err
 }
 
-// Complete implements llm.Model: <|bos|> + text, continued.
+// Complete implements llm.Model: <|bos|> + text (special tokens written
+// literally parsed, as PromptLogprobs does), continued. A prompt that
+// leaves no room for s.MaxTokens (for one token, when it is 0) is an error
+// wrapping llm.ErrTooLong.
 func (l *Model) Complete(ctx context.Context, prompt string, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
 	release, err := l.hold("complete")
 	if err != nil {
 		return llm.Reply{}, err
 	}
 	defer release()
-	ids := append([]int{l.ct.BOS}, l.Tokenizer.Encode(prompt)...)
-	if keep := l.info.ContextLen - min(max(s.MaxTokens, 1), l.info.ContextLen/2); len(ids) > keep {
-		ids = append([]int{l.ct.BOS}, ids[len(ids)-keep+1:]...)
+	ids := l.promptIDs(prompt)
+	if n := max(s.MaxTokens, 1); len(ids)+n > l.info.ContextLen {
+		return llm.Reply{}, fmt.Errorf("complete: %d prompt tokens + %d to generate exceed the model's context of %d tokens: %w",
+			len(ids), n, l.info.ContextLen, llm.ErrTooLong)
 	}
 	return l.generate(ctx, ids, s, on)
 }
@@ -335,6 +338,7 @@ func (l *Model) generate(ctx context.Context, ids []int, s llm.Settings, on func
 	builders := make([]*rowBuilder, rows)
 	for i := range builders {
 		builders[i] = newRowBuilder(l.Tokenizer, i, on)
+		builders[i].tokens = s.TokenEvents
 	}
 	t0 := time.Now()
 	st, err := l.engine.Generate(ctx, engine.Request{Prompt: ids, NumSamples: rows, MaxTokens: s.MaxTokens,
@@ -360,8 +364,12 @@ func (l *Model) generate(ctx context.Context, ids []int, s llm.Settings, on func
 		}
 		rep.Rows = append(rep.Rows, row)
 	}
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return rep, err
+	if err == nil && s.Logprobs {
+		for i, b := range builders {
+			if rep.Rows[i].Logprobs, err = l.generatedLogprobs(ctx, ids, b, s.TopLogprobs); err != nil {
+				return rep, err
+			}
+		}
 	}
 	return rep, err
 }

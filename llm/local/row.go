@@ -10,18 +10,24 @@ import (
 // tokens as text (whole characters, through the tokenizer's stream
 // decoder), special tokens by their literal text, and the engine's word on
 // a tool call that gave no output. The row ends at <|assistant_end|> or
-// <|bos|>, which are not part of it.
+// <|bos|>, which are not part of it (end remembers which). With tokens set,
+// each token is also sent as an Event.Token before what it produces.
 type rowBuilder struct {
-	tok  *tokenizer.Tokenizer
-	ct   tokenizer.ChatTokens
-	dec  *tokenizer.StreamDecoder
-	out  *llm.Decoder
-	toks []int
-	stop string
+	tok    *tokenizer.Tokenizer
+	ct     tokenizer.ChatTokens
+	dec    *tokenizer.StreamDecoder
+	out    *llm.Decoder
+	row    int
+	on     func(llm.Event)
+	tokens bool
+	toks   []int
+	stop   string
+	end    int // the terminal token, -1 until one came
 }
 
 func newRowBuilder(t *tokenizer.Tokenizer, row int, on func(llm.Event)) *rowBuilder {
-	return &rowBuilder{tok: t, ct: t.ChatTokens(), dec: tokenizer.NewStreamDecoder(t), out: llm.NewDecoder(row, on)}
+	return &rowBuilder{tok: t, ct: t.ChatTokens(), dec: tokenizer.NewStreamDecoder(t), out: llm.NewDecoder(row, on),
+		row: row, on: on, end: -1}
 }
 
 func (b *rowBuilder) push(t engine.Token) {
@@ -30,8 +36,11 @@ func (b *rowBuilder) push(t engine.Token) {
 		return
 	}
 	if id == b.ct.AssistantEnd || id == b.ct.BOS {
-		b.stop = "stop"
+		b.stop, b.end = "stop", id
 		return
+	}
+	if b.tokens && b.on != nil {
+		b.on(llm.Event{Row: b.row, Token: string(b.tok.TokenBytes(id))})
 	}
 	b.toks = append(b.toks, id)
 	if !b.tok.IsSpecial(id) {

@@ -24,8 +24,12 @@ var errNoLogprobs = errors.New("no logprobs in the answer")
 // answer position of the prompt the local model would see, and the scores
 // are the letters' log-probabilities (ordered as the logits would be).
 // Otherwise the model answers at temperature 0 with one token and the
-// first letter it names wins, scored 1 (the others 0).
+// first letter it names wins, scored 1 (the others 0); ChoiceMethod says
+// which. Upstream's chat_web.py can do neither faithfully: an error.
 func (m *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string) (int, []float32, error) {
+	if m.upstream {
+		return 0, nil, m.errNoLetterScoring()
+	}
 	m.mu.Lock()
 	scoring := m.scoring
 	m.mu.Unlock()
@@ -44,6 +48,32 @@ func (m *Model) Choose(ctx context.Context, msgs []llm.Message, letters []string
 		m.setScoring(-1)
 	}
 	return m.chooseByGeneration(ctx, msgs, letters)
+}
+
+// ChoiceMethod implements llm.ChoiceMethoder: llm.ChoiceLogprobs when the
+// server scores prompts, llm.ChoiceGeneration when Choose falls back to a
+// one-token answer. The first call asks the server (one small scoring
+// request); upstream's server is an error wrapping llm.ErrNoChoiceScoring.
+func (m *Model) ChoiceMethod(ctx context.Context) (string, error) {
+	if m.upstream {
+		return "", m.errNoLetterScoring()
+	}
+	m.mu.Lock()
+	scoring := m.scoring
+	m.mu.Unlock()
+	if scoring == 0 {
+		probe := []llm.Message{{Role: "user", Content: "Answer with the letter A or B."}}
+		if _, _, err := m.Choose(ctx, probe, []string{"A", "B"}); err != nil && !errors.Is(err, ErrNoChoice) {
+			return "", err
+		}
+		m.mu.Lock()
+		scoring = m.scoring
+		m.mu.Unlock()
+	}
+	if scoring < 0 {
+		return llm.ChoiceGeneration, nil
+	}
+	return llm.ChoiceLogprobs, nil
 }
 
 func (m *Model) setScoring(v int) {

@@ -1,13 +1,15 @@
-// Package remote drives a model served over an OpenAI-compatible HTTP API
-// (nanochat serve, vLLM, SGLang, llama-server) behind llm.Model: chat and
-// completions stream over Server-Sent Events, multiple choice is scored
-// through /v1/completions logprobs when the server offers them.
+// Package remote drives a model served over HTTP behind llm.Model: an
+// OpenAI-compatible API (nanochat serve, vLLM, SGLang, llama-server), whose
+// chat and completions stream over Server-Sent Events and which scores
+// multiple choice through /v1/completions logprobs when it offers them, or
+// upstream nanochat's own web server (scripts/chat_web.py: chat only).
 package remote
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,9 +25,11 @@ import (
 // llm.Model. Its methods may be called concurrently.
 type Model struct {
 	base     string // ".../v1"
+	root     string // the URL without /v1 (upstream's routes live there)
 	key      string
 	info     llm.Info
 	nanochat bool // the server is nanochat serve (extensions understood)
+	upstream bool // the server is upstream's chat_web.py (upstream.go)
 	hc       *http.Client
 
 	mu      sync.Mutex
@@ -51,22 +55,59 @@ func (e *APIError) Error() string {
 	return s + ": " + e.Message
 }
 
+// The protocols Options.API names.
+const (
+	APIAuto     = "auto"     // OpenAI's, or upstream's when the server answers as chat_web.py does
+	APIOpenAI   = "openai"   // /v1/models, /v1/chat/completions, /v1/completions
+	APIUpstream = "upstream" // chat_web.py: /health, /chat/completions
+)
+
+// Options say which server Open connects to.
+type Options struct {
+	URL    string // "http://host:8000" or ".../v1"
+	APIKey string // may be empty
+	// Model is the served model to use (default: the server's default, or
+	// its first); for upstream's server, which serves one, it only names it.
+	Model string
+	// API is APIAuto (the default), APIOpenAI or APIUpstream. Auto tries
+	// /v1/models first; a server without it (404) whose /health answers as
+	// chat_web.py's does is driven as upstream's.
+	API string
+}
+
 // New connects to the OpenAI-compatible server at baseURL ("http://host:8000"
 // or ".../v1") with apiKey (may be empty) and checks that it serves model;
-// an empty model picks the server's default (or its first model).
+// an empty model picks the server's default (or its first model). A server
+// that turns out to be upstream's chat_web.py is driven as such.
 func New(baseURL, apiKey, model string) (*Model, error) {
+	return Open(Options{URL: baseURL, APIKey: apiKey, Model: model})
+}
+
+// Open connects to the server o names and checks that it serves o.Model.
+func Open(o Options) (*Model, error) {
+	baseURL, model := o.URL, o.Model
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("remote %q: want an http:// or https:// URL", baseURL)
 	}
-	base := u.String()
-	if !strings.HasSuffix(base, "/v1") {
-		base += "/v1"
-	}
-	m := &Model{base: base, key: apiKey, hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+	root := strings.TrimSuffix(u.String(), "/v1")
+	m := &Model{base: root + "/v1", root: root, key: o.APIKey, hc: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	switch o.API {
+	case "", APIAuto, APIOpenAI:
+	case APIUpstream:
+		return m.openUpstream(ctx, model)
+	default:
+		return nil, fmt.Errorf("remote API %q: want %s, %s or %s", o.API, APIAuto, APIOpenAI, APIUpstream)
+	}
 	models, err := m.models(ctx)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && o.API != APIOpenAI {
+		if up, uerr := m.openUpstream(ctx, model); uerr == nil {
+			return up, nil
+		}
+	}
 	if err != nil && model == "" {
 		return nil, err
 	}
@@ -90,6 +131,14 @@ func New(baseURL, apiKey, model string) (*Model, error) {
 	case model == "":
 		return nil, fmt.Errorf("remote %s: the server lists no models", baseURL)
 	}
+	m.name(model)
+	m.info.Device = "remote " + strings.TrimRight(baseURL, "/")
+	return m, nil
+}
+
+// name sets the model's name, and its source when the name starts with one
+// (nanochat serve's "sft/d20/650").
+func (m *Model) name(model string) {
 	src, _, _ := strings.Cut(model, "/")
 	switch src {
 	case "base", "mid", "sft", "rl":
@@ -98,9 +147,7 @@ func New(baseURL, apiKey, model string) (*Model, error) {
 		src = ""
 	}
 	m.info.Name = model
-	m.info.Device = "remote " + strings.TrimRight(baseURL, "/")
 	m.info.Chat = src != "base"
-	return m, nil
 }
 
 type wireModel struct {
@@ -135,6 +182,11 @@ func (m *Model) Close() error {
 // do sends a request and returns the response when its status is 2xx,
 // else an *APIError.
 func (m *Model) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	return m.doURL(ctx, method, m.base+path, body)
+}
+
+// doURL is do for a whole URL.
+func (m *Model) doURL(ctx context.Context, method, target string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -143,7 +195,7 @@ func (m *Model) do(ctx context.Context, method, path string, body any) (*http.Re
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, m.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +210,14 @@ func (m *Model) do(ctx context.Context, method, path string, body any) (*http.Re
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("remote %s %s: %w", method, m.base+path, err)
+		return nil, fmt.Errorf("remote %s %s: %w", method, target, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, parseError(method+" "+m.base+path, resp.StatusCode, data)
+	return nil, parseError(method+" "+target, resp.StatusCode, data)
 }
 
 // parseError reads an OpenAI error object ({"error": {...}}), FastAPI's

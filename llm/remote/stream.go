@@ -23,6 +23,9 @@ type wireMessage struct {
 
 // Chat implements llm.Model over POST /v1/chat/completions with stream.
 func (m *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	if m.upstream {
+		return m.upstreamChat(ctx, msgs, s, on)
+	}
 	wire := make([]wireMessage, len(msgs))
 	for i, msg := range msgs {
 		wire[i] = wireMessage{Role: msg.Role, Content: msg.Content}
@@ -39,6 +42,9 @@ func (m *Model) Chat(ctx context.Context, msgs []llm.Message, s llm.Settings, on
 
 // Complete implements llm.Model over POST /v1/completions with stream.
 func (m *Model) Complete(ctx context.Context, prompt string, s llm.Settings, on func(llm.Event)) (llm.Reply, error) {
+	if m.upstream {
+		return llm.Reply{}, fmt.Errorf("remote %s: upstream's chat_web.py has no raw completions, only chat: %w", m.root, ErrUnsupported)
+	}
 	body := m.request(s)
 	body["prompt"] = prompt
 	return m.stream(ctx, "/completions", body, max(s.Samples, 1), on)

@@ -7,6 +7,7 @@ package checkpoint
 import (
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -21,22 +22,35 @@ type File struct {
 
 	byName   map[string]*Tensor
 	storages map[string]*storage
+	data     []byte      // the whole file, mapped (Open) or in memory (Parse)
+	info     fs.FileInfo // the file as Open found it; nil for Parse
 	release  func() error
 }
 
 // Open maps the checkpoint at path and parses its state dict. Tensor data
 // stays in the mapping (nothing is copied) until Close.
+//
+// The mapping shares the file's pages: if the file is truncated or
+// overwritten in place (not replaced: a renamed or deleted file keeps its
+// old contents for the mapping), tensor data changes under the reader, and
+// reading a page past the new end of the file raises SIGBUS, which kills
+// the process unless the read runs inside Guard. Readers that must survive
+// such edits copy what they keep inside Guard and Close the file.
 func Open(path string) (*File, error) {
-	data, release, err := mapFile(path)
+	data, info, release, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", path, err)
 	}
-	f, err := parse(path, data)
+	var f *File
+	err = guard(data, func() (err error) {
+		f, err = parse(path, data)
+		return err
+	})
 	if err != nil {
 		_ = release()
 		return nil, fmt.Errorf("checkpoint %q: %w", path, err)
 	}
-	f.release = release
+	f.data, f.info, f.release = data, info, release
 	return f, nil
 }
 
@@ -47,6 +61,7 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", name, err)
 	}
+	f.data = data
 	return f, nil
 }
 

@@ -2,13 +2,23 @@
 
 package checkpoint
 
-import "os"
+import (
+	"io"
+	"io/fs"
+
+	"github.com/nanochat-go/nanochat/model/internal/homefs"
+)
 
 // mapFile reads path into memory on platforms without mmap support here.
-func mapFile(path string) ([]byte, func() error, error) {
-	data, err := os.ReadFile(path)
+func mapFile(path string) ([]byte, fs.FileInfo, func() error, error) {
+	f, fi, err := homefs.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return data, func() error { return nil }, nil
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return data, fi, func() error { return nil }, nil
 }

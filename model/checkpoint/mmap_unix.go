@@ -4,35 +4,32 @@ package checkpoint
 
 import (
 	"fmt"
-	"os"
+	"io/fs"
 	"syscall"
+
+	"github.com/nanochat-go/nanochat/model/internal/homefs"
 )
 
-// mapFile maps path read-only and returns the mapping with its release
-// function. Multi-gigabyte checkpoints are paged in on demand, never copied.
-func mapFile(path string) ([]byte, func() error, error) {
-	f, err := os.Open(path)
+// mapFile maps path read-only and returns the mapping, the file's info
+// and the release function. Multi-gigabyte checkpoints are paged in on
+// demand, never copied. A path that is not a regular file (a named pipe, a
+// device) is refused without blocking.
+func mapFile(path string) ([]byte, fs.FileInfo, func() error, error) {
+	f, fi, err := homefs.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
-	}
 	size := fi.Size()
 	if size == 0 {
-		return []byte{}, func() error { return nil }, nil
+		return []byte{}, fi, func() error { return nil }, nil
 	}
 	if int64(int(size)) != size {
-		return nil, nil, fmt.Errorf("%d bytes is too large to map on this platform", size)
+		return nil, nil, nil, fmt.Errorf("%d bytes is too large to map on this platform", size)
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mmap: %w", err)
+		return nil, nil, nil, fmt.Errorf("mmap: %w", err)
 	}
-	return data, func() error { return syscall.Munmap(data) }, nil
+	return data, fi, func() error { return syscall.Munmap(data) }, nil
 }

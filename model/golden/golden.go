@@ -57,8 +57,10 @@ func (c Case) OverrideJSON() string {
 }
 
 // Cases loads every golden/*.json of dir that describes a model forward
-// (files without "tokens", like the tokenizer goldens, are skipped). It is
-// an error to find none.
+// (an object with "tokens"; the others, like the tokenizer goldens, are
+// skipped). A file that is not valid JSON, or a model golden whose fields
+// do not have the types above, is an error naming it: a broken golden must
+// fail the tests, not drop out of them. It is an error to find none.
 func Cases(dir string) ([]Case, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "golden", "*.json"))
 	if err != nil {
@@ -71,9 +73,19 @@ func Cases(dir string) ([]Case, error) {
 		if err != nil {
 			return nil, err
 		}
+		var probe any
+		if err := json.Unmarshal(data, &probe); err != nil {
+			return nil, fmt.Errorf("golden %s: %w", f, err)
+		}
+		if obj, ok := probe.(map[string]any); !ok || !hasKey(obj, "tokens") {
+			continue // a tokenizer or rendering golden
+		}
 		var c Case
-		if json.Unmarshal(data, &c) != nil || c.Tokens == nil {
-			continue
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, fmt.Errorf("golden %s: %w", f, err)
+		}
+		if len(c.Tokens) == 0 {
+			return nil, fmt.Errorf("golden %s: \"tokens\" is empty", f)
 		}
 		if c.Variant == "" {
 			c.Variant = filepath.Base(f)
@@ -84,4 +96,9 @@ func Cases(dir string) ([]Case, error) {
 		return nil, fmt.Errorf("no model goldens (golden/*.json with \"tokens\") in %s", dir)
 	}
 	return out, nil
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }

@@ -6,6 +6,7 @@ package home
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nanochat-go/nanochat/model/internal/homefs"
 )
 
 // Sources in display order with their directories.
@@ -56,6 +59,11 @@ type Checkpoint struct {
 	MetaPath  string
 	Size      int64
 	ModTime   time.Time
+	// Tokenizer is the tokenizer.pkl this checkpoint uses (see
+	// TokenizerFor); OwnTokenizer is set when it is the checkpoint's own
+	// rather than the home's.
+	Tokenizer    string `json:",omitempty"`
+	OwnTokenizer bool   `json:",omitempty"`
 }
 
 // Name is "source/tag/step", the identifier used by the CLI, TUI and server.
@@ -82,7 +90,7 @@ func Scan(dir string) ([]Checkpoint, error) {
 				return nil, err
 			}
 			for i := len(steps) - 1; i >= 0; i-- {
-				out = append(out, steps[i].with(src.Name, tag))
+				out = append(out, steps[i].with(src.Name, tag, dir))
 			}
 		}
 	}
@@ -95,18 +103,22 @@ type stepFile struct {
 	info os.FileInfo
 }
 
-func (s stepFile) with(source, tag string) Checkpoint {
+func (s stepFile) with(source, tag, homeDir string) Checkpoint {
 	dir := filepath.Dir(s.path)
-	return Checkpoint{Source: source, Tag: tag, Step: s.step, ModelPath: s.path,
+	c := Checkpoint{Source: source, Tag: tag, Step: s.step, ModelPath: s.path,
 		MetaPath: filepath.Join(dir, fmt.Sprintf("meta_%s.json", strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s.path), "model_"), ".pt"))),
 		Size:     s.info.Size(), ModTime: s.info.ModTime()}
+	c.Tokenizer, c.OwnTokenizer = TokenizerFor(s.path, homeDir)
+	return c
 }
 
 // listTags returns the tag directories, best first: largest d<N> (ties by
 // name), then the others newest first (upstream falls back to mtime).
+// Symlinks are followed, as upstream's os.path.isdir does; entries that are
+// not directories, dangling links and link loops are not tags.
 func listTags(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
+	entries, err := homefs.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -119,15 +131,13 @@ func listTags(dir string) ([]string, error) {
 	}
 	var tags []tag
 	for _, e := range entries {
-		if !e.IsDir() {
+		info, err := homefs.Stat(dir, e)
+		if err != nil || !info.IsDir() {
 			continue
 		}
-		t := tag{name: e.Name(), depth: -1}
+		t := tag{name: e.Name(), depth: -1, mod: info.ModTime()}
 		if m := tagRe.FindStringSubmatch(e.Name()); m != nil {
 			t.depth, _ = strconv.Atoi(m[1])
-		}
-		if info, err := e.Info(); err == nil {
-			t.mod = info.ModTime()
 		}
 		tags = append(tags, t)
 	}
@@ -148,25 +158,34 @@ func listTags(dir string) ([]string, error) {
 	return names, nil
 }
 
-// listSteps returns model_<step>.pt files in increasing step order.
+// listSteps returns model_<step>.pt files in increasing step order, with
+// the size and time of what their symlinks point to. A name that is not a
+// regular file (a named pipe, a device, a dangling link or a link loop) is
+// still listed, with the link's own information, so that loading it
+// reports what it is; directories are not steps.
 func listSteps(dir string) ([]stepFile, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := homefs.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("scan checkpoints: %w", err)
 	}
 	var steps []stepFile
 	for _, e := range entries {
 		m := stepRe.FindStringSubmatch(e.Name())
-		if m == nil || e.IsDir() {
+		if m == nil {
 			continue
 		}
 		n, err := strconv.Atoi(m[1])
 		if err != nil {
 			continue
 		}
-		info, err := e.Info()
+		info, err := homefs.Stat(dir, e)
 		if err != nil {
-			return nil, fmt.Errorf("scan checkpoints: %w", err)
+			if info, err = e.Info(); err != nil {
+				return nil, fmt.Errorf("scan checkpoints: %w", err)
+			}
+		}
+		if info.IsDir() {
+			continue
 		}
 		steps = append(steps, stepFile{step: n, path: filepath.Join(dir, e.Name()), info: info})
 	}
@@ -188,7 +207,7 @@ func Resolve(dir, source, tag string, step int) (Checkpoint, error) {
 			return Checkpoint{}, err
 		}
 		if len(tags) == 0 {
-			return Checkpoint{}, fmt.Errorf("no checkpoints for source %q: %s has no model directories (set --home or NANOCHAT_BASE_DIR)", source, sdir)
+			return Checkpoint{}, fmt.Errorf("no checkpoints for source %q: %s has no model directories (set --home or NANOCHAT_BASE_DIR, fetch one with nanochat pull REPO, or try the bundled demo with --demo)", source, sdir)
 		}
 		tag = tags[0]
 	}
@@ -206,11 +225,11 @@ func Resolve(dir, source, tag string, step int) (Checkpoint, error) {
 		}
 	}
 	if step < 0 {
-		return steps[len(steps)-1].with(name, tag), nil
+		return steps[len(steps)-1].with(name, tag, dir), nil
 	}
 	for _, s := range steps {
 		if s.step == step {
-			return s.with(name, tag), nil
+			return s.with(name, tag, dir), nil
 		}
 	}
 	have := make([]string, len(steps))
@@ -233,7 +252,8 @@ func Parse(dir, ref string) (Checkpoint, error) {
 			return Checkpoint{}, fmt.Errorf("checkpoint %q: file name is not model_<step>.pt", ref)
 		}
 		n, _ := strconv.Atoi(m[1])
-		c := stepFile{step: n, path: ref, info: info}.with("", filepath.Base(filepath.Dir(ref)))
+		// <home>/<source>_checkpoints/<tag>/model_<step>.pt
+		c := stepFile{step: n, path: ref, info: info}.with("", filepath.Base(filepath.Dir(ref)), filepath.Dir(filepath.Dir(filepath.Dir(ref))))
 		src := strings.TrimSuffix(filepath.Base(filepath.Dir(filepath.Dir(ref))), "_checkpoints")
 		for _, s := range Sources {
 			if s.Dir == src+"_checkpoints" {
@@ -258,4 +278,33 @@ func Parse(dir, ref string) (Checkpoint, error) {
 		step = n
 	}
 	return Resolve(dir, parts[0], tag, step)
+}
+
+// TokenizerFile is the tokenizer's file name, in upstream's
+// <home>/tokenizer/ directory and wherever a checkpoint carries its own.
+const TokenizerFile = "tokenizer.pkl"
+
+// HomeTokenizer is <home>/tokenizer/tokenizer.pkl, the tokenizer every
+// checkpoint without its own uses.
+func HomeTokenizer(homeDir string) string {
+	return filepath.Join(homeDir, "tokenizer", TokenizerFile)
+}
+
+// OwnTokenizers are the places, relative to a checkpoint's directory,
+// where it may carry its own tokenizer, in order of preference.
+var OwnTokenizers = []string{filepath.Join("tokenizer", TokenizerFile), TokenizerFile}
+
+// TokenizerFor returns the tokenizer.pkl the checkpoint at modelPath uses:
+// its own (tokenizer/tokenizer.pkl or tokenizer.pkl beside model_<step>.pt)
+// when it has one, so that models trained with different tokenizers share
+// a home, else the home's. own reports which.
+func TokenizerFor(modelPath, homeDir string) (path string, own bool) {
+	dir := filepath.Dir(modelPath)
+	for _, rel := range OwnTokenizers {
+		p := filepath.Join(dir, rel)
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p, true
+		}
+	}
+	return HomeTokenizer(homeDir), false
 }

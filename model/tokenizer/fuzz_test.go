@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -52,5 +54,38 @@ func FuzzEncodeDecode(f *testing.F) {
 		if sb.String() != dec {
 			t.Fatalf("stream decode of Encode(%+q) = %+q, Decode = %+q", s, sb.String(), dec)
 		}
+	})
+}
+
+// FuzzTokenizerPickle checks that no tokenizer.pkl makes Load panic, hang
+// or allocate from an unchecked size, and that a tokenizer it accepts
+// encodes and decodes.
+func FuzzTokenizerPickle(f *testing.F) {
+	for _, p := range []string{"golden", "demo"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", p, "home", "tokenizer", "tokenizer.pkl"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(encodingPickle(map[string]int64{"ab": 256, "abab": 257}, chatSpecials(258)))
+	sparse := chatSpecials(256)
+	sparse[BOSToken] = 1<<31 - 2
+	f.Add(encodingPickle(nil, sparse))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tok, err := decodePickle(data)
+		if err != nil {
+			return
+		}
+		if n := tok.VocabSize(); n > 2*len(data)+maxUnusedIDs {
+			t.Fatalf("vocabulary of %d ids from a %d-byte pickle", n, len(data))
+		}
+		for _, s := range []string{"hello world", "<|bos|> 12*7 ", "\xff\x00ab"} {
+			ids := tok.Encode(s)
+			if got := tok.Decode(ids); utf8.ValidString(s) && got != s {
+				t.Fatalf("Decode(Encode(%q)) = %q", s, got)
+			}
+		}
+		_ = tok.EncodeWithSpecials("<|bos|>x<|assistant_end|>")
 	})
 }

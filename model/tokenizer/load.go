@@ -2,16 +2,21 @@ package tokenizer
 
 import (
 	"fmt"
-	"os"
 
+	"github.com/nanochat-go/nanochat/model/internal/homefs"
 	"github.com/nanochat-go/nanochat/model/pickle"
 )
 
+// maxPickleBytes caps tokenizer.pkl: nanochat's 65536-token vocabulary
+// pickles to about 1 MB.
+const maxPickleBytes = 64 << 20
+
 // Load reads a nanochat tokenizer.pkl: a pickled tiktoken Encoding whose
 // state is {"name", "pat_str", "mergeable_ranks": {bytes: int},
-// "special_tokens": {str: int}}. Errors name the file and the field.
+// "special_tokens": {str: int}}. Errors name the file and the field. The
+// path must be (after symlinks) a regular file of at most 64 MiB.
 func Load(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := homefs.ReadFile(path, maxPickleBytes)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}

@@ -23,7 +23,11 @@ func LoadTokenBytes(path string) ([]int32, error) {
 	if len(t.Shape) != 1 {
 		return nil, fmt.Errorf("load token bytes %q: shape %v, want one dimension", path, t.Shape)
 	}
-	v, err := t.Int64s()
+	var v []int64
+	err = f.Guard(func() (err error) { // a file truncated meanwhile is an error, not SIGBUS
+		v, err = t.Int64s()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load token bytes %q: %w", path, err)
 	}

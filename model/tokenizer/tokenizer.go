@@ -49,6 +49,11 @@ type Tokenizer struct {
 	specialNames []string
 }
 
+// maxUnusedIDs is how many ids beyond the number of tokens a vocabulary
+// may leave unused (tiktoken allows gaps; its own encodings leave a few
+// before their special tokens).
+const maxUnusedIDs = 1024
+
 // build checks a vocabulary and assembles a Tokenizer. ranks maps byte
 // strings to ranks (ranks double as ids), as tiktoken's mergeable_ranks.
 // Errors name the offending field.
@@ -59,7 +64,7 @@ func build(pattern string, ranks map[string]int, specials map[string]int) (*Toke
 	}
 	t := &Tokenizer{pattern: pattern, split: sp, ranks: ranks, specials: specials}
 
-	maxID := -1
+	maxID, maxOf := -1, ""
 	for b, r := range ranks {
 		if b == "" {
 			return nil, fmt.Errorf("mergeable_ranks: empty byte string (rank %d)", r)
@@ -67,13 +72,23 @@ func build(pattern string, ranks map[string]int, specials map[string]int) (*Toke
 		if r < 0 || r >= noRank {
 			return nil, fmt.Errorf("mergeable_ranks: rank %d of %q out of range", r, b)
 		}
-		maxID = max(maxID, r)
+		if r > maxID {
+			maxID, maxOf = r, fmt.Sprintf("mergeable_ranks: rank %d of %q", r, b)
+		}
 	}
 	for name, id := range specials {
 		if id < 0 || id >= noRank {
 			return nil, fmt.Errorf("special_tokens: id %d of %s out of range", id, name)
 		}
-		maxID = max(maxID, id)
+		if id > maxID {
+			maxID, maxOf = id, fmt.Sprintf("special_tokens: id %d of %s", id, name)
+		}
+	}
+	// Every id up to the largest takes a table entry, so the ids must be
+	// nearly dense: a sparse id from a corrupt file would otherwise cost
+	// gigabytes.
+	if n := len(ranks) + len(specials); maxID >= 2*n+maxUnusedIDs {
+		return nil, fmt.Errorf("%s: the vocabulary has %d tokens, so ids must be below %d (ids size the tables)", maxOf, n, 2*n+maxUnusedIDs)
 	}
 	t.tokens = make([]string, maxID+1)
 	t.special = make([]bool, maxID+1)

@@ -21,6 +21,7 @@ import (
 	"github.com/nanochat-go/nanochat/tui/clipboard"
 	"github.com/nanochat-go/nanochat/tui/history"
 	"github.com/nanochat-go/nanochat/tui/markdown"
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -202,9 +203,10 @@ func (m *Model) SetSettings(s llm.Settings, system string) tea.Cmd {
 // LastStats are the stats of the last finished reply (nil before one).
 func (m *Model) LastStats() *llm.Stats { return m.lastStats }
 
-// SetHint sets the text shown while the transcript is empty.
+// SetHint sets the text shown while the transcript is empty. It may quote
+// a load error: its control characters are shown, not obeyed.
 func (m *Model) SetHint(h string) {
-	m.hint = h
+	m.hint = termsafe.String(h)
 	m.refresh()
 }
 
@@ -307,10 +309,11 @@ type noticeMsg struct{ seq int }
 // dbDoneMsg reports a background history write.
 type dbDoneMsg struct{ err error }
 
-// Notify shows a transient notice above the input.
+// Notify shows a transient notice above the input. text may quote a
+// server's error: its control characters are shown, not obeyed.
 func (m *Model) Notify(text string) tea.Cmd {
 	m.noticeSeq++
-	m.notice = text
+	m.notice = termsafe.String(text)
 	seq := m.noticeSeq
 	return tea.Tick(4*time.Second, func(time.Time) tea.Msg { return noticeMsg{seq} })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -144,7 +145,7 @@ func (m *Model) header(msg *Message) string {
 	if msg.Compare {
 		meta += " · re-run"
 	}
-	return m.styles.Assistant.Render(label) + m.styles.Meta.Render(" · "+meta)
+	return m.styles.Assistant.Render(label) + m.styles.Meta.Render(" · "+termsafe.String(meta))
 }
 
 func (m *Model) body(msg *Message, width int) string {
@@ -157,7 +158,7 @@ func (m *Model) body(msg *Message, width int) string {
 		if text == "" {
 			return ""
 		}
-		return lipgloss.NewStyle().Width(width).Render(text)
+		return lipgloss.NewStyle().Width(width).Render(termsafe.String(text))
 	}
 	if msg.live != nil {
 		return msg.live.View(width) // incremental markdown

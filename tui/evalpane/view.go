@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/nanochat-go/nanochat/eval/store"
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -49,7 +50,7 @@ func (m *Model) header() string {
 	if m.ck.ModelPath != "" || m.ck.Tag != "" {
 		name = m.ck.Name()
 	}
-	return m.st.title.Render("Evaluations") + m.st.muted.Render(" · "+name)
+	return m.st.title.Render("Evaluations") + m.st.muted.Render(" · "+termsafe.String(name))
 }
 
 func (m *Model) viewTasks() string {
@@ -101,7 +102,7 @@ func (m *Model) viewTasks() string {
 		}
 	}
 	if m.status != "" {
-		b.WriteString("\n" + m.st.muted.Render(m.status) + "\n")
+		b.WriteString("\n" + m.st.muted.Render(termsafe.String(m.status)) + "\n")
 	}
 	return b.String()
 }
@@ -138,18 +139,19 @@ func (m *Model) viewSamples() string {
 	r := list[cur]
 	b.WriteString("\n" + m.st.title.Render(fmt.Sprintf("item %d (row %d)", r.Index, r.Row)) +
 		m.st.muted.Render(fmt.Sprintf("  %d/%d samples passed · %v", r.Correct, r.Samples, r.Duration.Round(time.Millisecond))) + "\n")
+	// Prompts come from data files, answers from the model: shown, never obeyed.
 	if items := m.items[t.ID]; r.Index < len(items) {
 		for _, msg := range items[r.Index].Prompt() {
-			b.WriteString(m.st.accent.Render(msg.Role) + "\n" + msg.Content + "\n")
+			b.WriteString(m.st.accent.Render(msg.Role) + "\n" + termsafe.String(msg.Content) + "\n")
 		}
 	}
-	b.WriteString(m.st.muted.Render("gold: ") + r.Gold + "   " + m.st.muted.Render("extracted: ") + r.Predicted + "\n")
+	b.WriteString(m.st.muted.Render("gold: ") + termsafe.String(r.Gold) + "   " + m.st.muted.Render("extracted: ") + termsafe.String(r.Predicted) + "\n")
 	for i, o := range r.Outputs {
 		head := fmt.Sprintf("output %d", i+1)
 		if o.Detail != "" {
 			head += " · " + o.Detail
 		}
-		b.WriteString(m.st.accent.Render(head) + "\n" + o.Text + "\n")
+		b.WriteString(m.st.accent.Render(termsafe.String(head)) + "\n" + termsafe.String(o.Text) + "\n")
 	}
 	return b.String()
 }
@@ -163,12 +165,12 @@ func (m *Model) viewCompare() string {
 		return b.String()
 	}
 	if c.err != nil {
-		b.WriteString(m.st.warn.Render("  "+c.err.Error()) + "\n")
+		b.WriteString(m.st.warn.Render("  "+termsafe.String(c.err.Error())) + "\n")
 		return b.String()
 	}
 	other := c.others[c.at]
 	total := c.both + c.none + len(c.onlyA) + len(c.onlyB)
-	b.WriteString(fmt.Sprintf("  %s  A = %s   B = %s  (%d/%d, [ ] to switch)\n", c.task, c.self, other.Checkpoint, c.at+1, len(c.others)))
+	b.WriteString(termsafe.String(fmt.Sprintf("  %s  A = %s   B = %s  (%d/%d, [ ] to switch)", c.task, c.self, other.Checkpoint, c.at+1, len(c.others))) + "\n")
 	b.WriteString(fmt.Sprintf("  %d shared items: both pass %d · only A %d · only B %d · neither %d\n", total, c.both, len(c.onlyA), len(c.onlyB), c.none))
 	if total > 0 {
 		b.WriteString(fmt.Sprintf("  Δaccuracy (A − B) %+.2f points\n", 100*float64(len(c.onlyA)-len(c.onlyB))/float64(total)))
@@ -196,7 +198,11 @@ func firstOutput(r store.Result) string {
 	return r.Outputs[0].Text
 }
 
-func oneLine(s string, n int) string { return clip(strings.Join(strings.Fields(s), " "), n) }
+// oneLine fits untrusted text on one line of n characters, its control
+// characters made visible.
+func oneLine(s string, n int) string {
+	return clip(termsafe.String(strings.Join(strings.Fields(s), " ")), n)
+}
 
 func clip(s string, n int) string {
 	r := []rune(s)

@@ -1,7 +1,7 @@
 // Package keymap lets users remap the TUI's keys from a JSON file that maps
-// action names to key lists, e.g. {"chat.send": ["ctrl+s"], "app.quit": []}.
-// Components expose their bindings by name; this package only loads and
-// applies overrides.
+// action names to key lists, e.g. {"chat.send": ["ctrl+s"], "app.sessions":
+// ["alt+o"]}. Components expose their bindings by name; this package loads
+// and applies overrides and finds keys that two live actions share.
 package keymap
 
 import (
@@ -77,6 +77,45 @@ func (o Overrides) Apply(named map[string]*key.Binding) error {
 		return fmt.Errorf("key bindings: unknown action %s (known: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
 	}
 	return nil
+}
+
+// Conflict is a key bound to two actions that are live at the same time:
+// only one of them could ever run.
+type Conflict struct {
+	Key     string
+	Actions [2]string // sorted
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("%q is bound to both %s and %s", c.Key, c.Actions[0], c.Actions[1])
+}
+
+// Conflicts lists the keys that two enabled bindings of scope (the actions
+// that receive keys together) share, sorted by key.
+func Conflicts(scope map[string]*key.Binding) []Conflict {
+	names := make([]string, 0, len(scope))
+	for n := range scope {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	owner := map[string]string{}
+	var out []Conflict
+	for _, n := range names {
+		b := scope[n]
+		if !b.Enabled() {
+			continue
+		}
+		for _, k := range b.Keys() {
+			switch prev, ok := owner[k]; {
+			case !ok:
+				owner[k] = n
+			case prev != n:
+				out = append(out, Conflict{Key: k, Actions: [2]string{prev, n}})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }
 
 // Merge adds src's bindings to dst under prefix+"." and returns dst.

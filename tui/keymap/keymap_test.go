@@ -39,3 +39,19 @@ func TestLoadApply(t *testing.T) {
 		t.Errorf("missing file: %v, %v; want no overrides and no error", o, err)
 	}
 }
+
+func TestHostileConflicts(t *testing.T) {
+	a := key.NewBinding(key.WithKeys("ctrl+s", "x"))
+	b := key.NewBinding(key.WithKeys("enter", "ctrl+s"))
+	c := key.NewBinding(key.WithKeys("x"))
+	off := key.NewBinding(key.WithKeys("enter"))
+	off.SetEnabled(false)
+	got := Conflicts(map[string]*key.Binding{"app.sessions": &a, "chat.send": &b, "chat.c": &c, "chat.off": &off})
+	want := []Conflict{{"ctrl+s", [2]string{"app.sessions", "chat.send"}}, {"x", [2]string{"app.sessions", "chat.c"}}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("Conflicts = %v, want %v", got, want)
+	}
+	if s := got[0].String(); s != `"ctrl+s" is bound to both app.sessions and chat.send` {
+		t.Errorf("Conflict.String() = %s", s)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"github.com/charmbracelet/glamour"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
+
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 )
 
 // Renderer renders markdown at a given width. glamour renderers are costly
@@ -28,8 +30,11 @@ func New(style string, profile termenv.Profile) *Renderer {
 
 // Render renders md wrapped to width columns, without glamour's leading
 // and trailing blank lines and with trailing spaces trimmed from each line.
-// If glamour fails, the text is returned as it is.
+// md is untrusted (a model's reply): its control characters are made
+// visible (termsafe) before glamour adds our styling. If glamour fails,
+// the visible text is returned as it is.
 func (r *Renderer) Render(md string, width int) string {
+	md = termsafe.String(md)
 	width = max(width, 10)
 	tr := r.byWidth[width]
 	if tr == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -217,7 +218,8 @@ func (m *Model) View() string {
 		case it.Params > 0:
 			params = fmt.Sprintf("%.0fK", float64(it.Params)/1e3)
 		}
-		line := fmt.Sprintf("%-5s %-6s %7d  %-3s %6s %9s", ck.Source, ck.Tag, ck.Step, gen, params, humanize.Bytes(uint64(ck.Size)))
+		// A tag is a directory name (or a remote server's model name): shown, never obeyed.
+		line := termsafe.String(fmt.Sprintf("%-5s %-6s %7d  %-3s %6s %9s", ck.Source, ck.Tag, ck.Step, gen, params, humanize.Bytes(uint64(ck.Size))))
 		mark := "  "
 		if ck.Name() == m.current {
 			mark = "● "

@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/nanochat-go/nanochat/tui/history"
+	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -247,7 +248,7 @@ func (m *Model) View() string {
 	}
 	switch {
 	case m.err != nil:
-		b.WriteString("\n" + warn.Render(m.err.Error()))
+		b.WriteString("\n" + warn.Render(termsafe.String(m.err.Error())))
 	case m.confirm:
 		b.WriteString("\n" + warn.Render("press ctrl+x again to delete this conversation"))
 	default:
@@ -256,11 +257,13 @@ func (m *Model) View() string {
 	return st.Border(lipgloss.RoundedBorder()).BorderForeground(m.th.Subtle).Padding(0, 1).Width(m.width - 2).Render(b.String())
 }
 
+// truncate fits untrusted text (a title, a snippet) on one line of w
+// columns, its control characters made visible.
 func truncate(s string, w int) string {
 	if w <= 1 {
 		return ""
 	}
-	r := []rune(strings.ReplaceAll(s, "\n", " "))
+	r := []rune(termsafe.String(strings.ReplaceAll(s, "\n", " ")))
 	for lipgloss.Width(string(r)) > w {
 		r = r[:len(r)-1]
 		if lipgloss.Width(string(r)) <= w-1 {

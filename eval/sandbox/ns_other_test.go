@@ -1,0 +1,5 @@
+//go:build !linux
+
+package sandbox
+
+func namespacesMissing() string { return "not Linux" }
