@@ -20,6 +20,12 @@ const digestChunk = 1 << 20
 // the embedding / lm_head storages); a re-saved identical checkpoint keeps
 // its digest. The result is "ck1:" + 24 hex digits.
 func Digest(modelPath, metaPath string) (string, error) {
+	// A named pipe or device would block or never end: regular files only.
+	for _, p := range []string{modelPath, metaPath} {
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("digest checkpoint: %q is not a regular file (%v)", p, fi.Mode().Type())
+		}
+	}
 	f, err := os.Open(modelPath)
 	if err != nil {
 		return "", fmt.Errorf("digest checkpoint: %w", err)
