@@ -5,7 +5,7 @@ BIN         ?= bin/nanochat
 CUDA_BIN    ?= bin/nanochat-cuda
 DEMO_HOME   := testdata/demo/home
 
-.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check gpu-verify lmeval-check clean
+.PHONY: help build demo test check lint fmt vet fuzz bench kernels cuda cuda-check gpu-verify lmeval-check browser-check clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,7 @@ demo: build ## chat once with the bundled demo model
 test: ## run the tests
 	$(GO) test ./...
 
-check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, CUDA fatbin + cuda build, lm-eval through serve
+check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, CUDA fatbin + cuda build, lm-eval through serve, the chat page in chromium
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
@@ -28,6 +28,7 @@ check: ## everything CI runs: format, vet, tests, cgo-free build, staticcheck, C
 	$(STATICCHECK) ./...
 	kernels/cuda/check.sh
 	scripts/lmeval-check.sh
+	$(MAKE) browser-check
 
 lint: ## staticcheck only
 	$(STATICCHECK) ./...
@@ -58,6 +59,10 @@ cuda-check: ## the fatbin matches its sources and the cuda build compiles and li
 
 gpu-verify: ## build bin/gpu-verify/: binaries, cuda tests and testdata; run its run.sh on a machine with an NVIDIA GPU
 	kernels/cuda/gpu-verify/build.sh bin/gpu-verify
+
+browser-check: ## the chat page at / in headless Debian chromium (scripts/chromium.sh installs it): stream, calculator chip, stop, model switch, nothing leaves the origin
+	scripts/chromium.sh
+	NANOCHAT_CHROMIUM=$${NANOCHAT_CHROMIUM:-$$(command -v chromium)} $(GO) test ./server/web -run Browser -count=1 -v
 
 lmeval-check: ## lm-evaluation-harness through `serve` equals `nanochat eval` on the toy MMLU/ARC (pinned venv in ~/.cache/nanochat)
 	scripts/lmeval-check.sh

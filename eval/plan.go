@@ -2,11 +2,13 @@ package eval
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/nanochat-go/nanochat/eval/data"
 	"github.com/nanochat-go/nanochat/eval/task"
+	"github.com/nanochat-go/nanochat/model"
 	"github.com/nanochat-go/nanochat/model/home"
 )
 
@@ -60,6 +62,10 @@ func (p Plan) Jobs() ([]Job, error) {
 			return nil, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		items, err := t.Items(rows)
+		if re := (*task.RowError)(nil); errors.As(err, &re) {
+			// name the row as the file has it, not by its place in the list
+			return nil, fmt.Errorf("%s: %s: %w", t.Name, data.Where(path, re.Row), re.Err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -76,11 +82,14 @@ func (p Plan) Jobs() ([]Job, error) {
 }
 
 // CheckpointOf identifies a checkpoint on disk; variant names the load
-// options that change its numerics (precision, overrides).
+// options that change its numerics (precision, overrides). The engine's
+// numerics version (model.NumericsVersion) is added to it, so results
+// computed by an engine whose arithmetic differed are not reused.
 func CheckpointOf(ck home.Checkpoint, variant string) (Checkpoint, error) {
 	d, err := Digest(ck.ModelPath, ck.MetaPath)
 	if err != nil {
 		return Checkpoint{}, err
 	}
+	variant = strings.TrimSpace(fmt.Sprintf("%s numerics=%d", variant, model.NumericsVersion))
 	return Checkpoint{Name: ck.Name(), Digest: d, Variant: variant}, nil
 }

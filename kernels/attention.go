@@ -60,9 +60,11 @@ func Attention(out, q, k, v []float32, p Attn) {
 }
 
 // AttentionBF16 is Attention over a cache that holds k and v as bf16 bits
-// (half the bytes per cached token); each block of keys and values is
-// widened exactly to fp32 in a per-worker buffer and attended as Attention
-// does, so the result equals Attention on the widened cache.
+// (half the bytes per cached token), widened exactly to fp32, so the result
+// is that of Attention on the widened cache, within the same tolerance.
+// With AVX2 (and in pure Go) single queries read the cache in place,
+// widening in registers; the AVX-512 kernels and the four-query prefill
+// kernels widen each block of 64 keys and values into a per-worker buffer.
 func AttentionBF16(out, q []float32, k, v []uint16, p Attn) {
 	if p.T == 0 || p.NHead == 0 {
 		return
@@ -190,8 +192,13 @@ func (a *attnTask) one(t, h int, sc *attnScratch) {
 	for b0 := p.window(pos); b0 <= pos; b0 += attnBlock {
 		s := sc.s[:min(attnBlock, pos+1-b0)]
 		kv := b0*p.Stride + koff
-		kb, ks := a.block(sc, false, kv, len(s))
-		im.attnScores(s, qv, kb, hd, ks, a.scale)
+		direct := a.kb != nil && im.attnScoresB != nil
+		if direct {
+			im.attnScoresB(s, qv, a.kb[kv:], hd, p.Stride, a.scale)
+		} else {
+			kb, ks := a.block(sc, false, kv, len(s))
+			im.attnScores(s, qv, kb, hd, ks, a.scale)
+		}
 		bm := m
 		for _, x := range s {
 			bm = max(bm, x)
@@ -205,6 +212,10 @@ func (a *attnTask) one(t, h int, sc *attnScratch) {
 			m = bm
 		}
 		l += im.expSub(s, m)
+		if direct {
+			im.attnAccumB(o, a.vb[kv:], s, hd, p.Stride)
+			continue
+		}
 		vb, vs := a.block(sc, true, kv, len(s))
 		im.attnAccum(o, vb, s, hd, vs)
 	}

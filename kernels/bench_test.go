@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -190,4 +191,68 @@ func BenchmarkRMSNorm(b *testing.B) {
 			RMSNorm(y, x, 512, 1280)
 		}
 	})
+}
+
+// BenchmarkMatVecQ8 is the int8 decode GEMV: MB/s counts the int8 weights
+// and their fp32 scales (1.0625 bytes per weight).
+func BenchmarkMatVecQ8(b *testing.B) {
+	for _, s := range d20Shapes {
+		in, out := s[0], s[1]
+		r := rand.New(rand.NewPCG(1, 1))
+		x, y := randSlice(r, in), make([]float32, out)
+		w := randSlice(r, in*out)
+		q0, s0 := make([]int8, in*out), make([]float32, in*out/QGroup)
+		if err := QuantizeQ8(q0, s0, w); err != nil {
+			b.Fatal(err)
+		}
+		bytes := in*out + 4*len(s0)
+		qs, ss := make([][]int8, streamCopies(bytes)), make([][]float32, streamCopies(bytes))
+		for i := range qs {
+			qs[i], ss[i] = slices.Clone(q0), slices.Clone(s0)
+		}
+		b.Run(fmt.Sprintf("in=%d,out=%d", in, out), func(b *testing.B) {
+			benchISAs(b, func(b *testing.B) {
+				b.SetBytes(int64(bytes))
+				i := 0
+				for b.Loop() {
+					MatMulQ8(y, x, qs[i%len(qs)], ss[i%len(ss)], 1, in, out)
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkAttentionBF16 is attention over a bf16 cache (the layout
+// model.Cache uses: head-major), read in place ("direct") against the
+// widen-a-block-then-attend path ("widen"), with the current ISA.
+func BenchmarkAttentionBF16(b *testing.B) {
+	for _, c := range []struct{ T, pos0, window int }{{1, 1023, -1}, {1, 2047, 512}, {64, 448, -1}} {
+		n := c.pos0 + c.T
+		p := Attn{T: c.T, Pos0: c.pos0, NHead: 10, NKV: 10, HeadDim: 128, Window: c.window, Stride: 128, HeadStride: n * 128}
+		r := rand.New(rand.NewPCG(1, 1))
+		q := randSlice(r, c.T*1280)
+		k, v := make([]uint16, n*1280), make([]uint16, n*1280)
+		RoundBF16(k, randSlice(r, len(k)))
+		RoundBF16(v, randSlice(r, len(v)))
+		out := make([]float32, c.T*1280)
+		for _, mode := range []string{"direct", "widen"} {
+			b.Run(fmt.Sprintf("T=%d,ctx=%d,W=%d/%s", c.T, n, c.window, mode), func(b *testing.B) {
+				im := *cur.Load()
+				if mode == "widen" {
+					im.attnScoresB, im.attnAccumB = nil, nil
+				}
+				old := cur.Swap(&im)
+				defer cur.Store(old)
+				keys := n
+				if c.window >= 0 {
+					keys = min(n, c.window+1)
+				}
+				b.SetBytes(int64(4 * keys * 1280)) // k and v (bf16) the last query reads
+				for b.Loop() {
+					AttentionBF16(out, q, k, v, p)
+				}
+			})
+		}
+	}
 }

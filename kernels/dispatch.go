@@ -24,6 +24,12 @@ type impl struct {
 	// positive multiple of bf16Perm instead of kAlign.
 	gemvBF16 func(y, x []float32, w []uint16, k, ldw int)
 	bf16Perm int
+	// gemvQ8 is: for r := range y { y[r] = Σ_g s[r*k/QGroup+g]·Σ_{i∈g}
+	// x[i]·q[r*k+i] } with k a positive multiple of QGroup and rows k
+	// apart (MatMulQ8).
+	gemvQ8 func(y, x []float32, q []int8, s []float32, k int)
+	// dequantQ8 is DequantizeQ8's loop (len(dst) a multiple of QGroup).
+	dequantQ8 func(dst []float32, q []int8, s []float32)
 
 	// The GEMM tiles (see tileFn): mr rows of x × 4 rows of w with fp32
 	// or bf16 weights, and optionally a narrower mr2-row tile for the rows
@@ -51,6 +57,11 @@ type impl struct {
 	attnScores func(s, q, k []float32, hd, stride int, scale float32)
 	expSub     func(s []float32, m float32) float32
 	attnAccum  func(o, v, e []float32, hd, stride int)
+	// attnScoresB and attnAccumB are attnScores and attnAccum over a bf16
+	// cache read in place (keys and values widened exactly in registers);
+	// nil where the ISA widens each block into a buffer instead.
+	attnScoresB func(s, q []float32, k []uint16, hd, stride int, scale float32)
+	attnAccumB  func(o []float32, v []uint16, e []float32, hd, stride int)
 
 	// Four-query variants for prefill, nil where the ISA has none; scores
 	// and weights are key-major (s[j*4+r] for key j, query r), queries and

@@ -38,7 +38,9 @@ type (
 type gemmTask struct {
 	im             *impl
 	y, x, wf       []float32
-	xb, wb         []uint16 // xb: x in bf16, for the tileDP kernels
+	xb, wb         []uint16  // xb: x in bf16, for the tileDP kernels
+	wq             []int8    // int8 weights (MatMulQ8), widened to fp32 per block
+	wqs            []float32 // their scales
 	T, in, out     int
 	kMain, kc, nc  int
 	nob, ntb       int
@@ -65,9 +67,23 @@ var (
 // activations x, or, when xb is set, bf16 activations xb and weights wb on
 // the tileDP kernels.
 func gemm(im *impl, y, x []float32, xb []uint16, wf []float32, wb []uint16, T, in, out int) {
+	gemmW(im, y, x, xb, wf, wb, nil, nil, T, in, out)
+}
+
+// gemmQ8 is gemm for int8 weights q with scales s (in a multiple of
+// QGroup): each block of weights is widened to fp32 once, in the copy into
+// L2, and goes through the fp32 tiles.
+func gemmQ8(im *impl, y, x []float32, q []int8, s []float32, T, in, out int) {
+	gemmW(im, y, x, nil, nil, nil, q, s, T, in, out)
+}
+
+func gemmW(im *impl, y, x []float32, xb []uint16, wf []float32, wb []uint16, wq []int8, wqs []float32, T, in, out int) {
 	kAlign := im.kAlign
 	if xb != nil {
 		kAlign = dpAlign
+	}
+	if wq != nil {
+		kAlign = QGroup // blocks start on a scale group; in%QGroup == 0
 	}
 	kMain := in - in%kAlign
 	kc := kMain
@@ -83,7 +99,7 @@ func gemm(im *impl, y, x []float32, xb []uint16, wf []float32, wb []uint16, T, i
 	nob := (out + nc - 1) / nc
 
 	g := gemmPool.Get().(*gemmTask)
-	*g = gemmTask{im: im, y: y, x: x, xb: xb, wf: wf, wb: wb, T: T, in: in, out: out,
+	*g = gemmTask{im: im, y: y, x: x, xb: xb, wf: wf, wb: wb, wq: wq, wqs: wqs, T: T, in: in, out: out,
 		kMain: kMain, kc: kc, nc: nc, nob: nob}
 	// x row groups: T/mr of mr rows, then the rest in groups of mr2 rows
 	// (the last zero-padded), or, when that would take more than mr rows of
@@ -178,7 +194,16 @@ func (g *gemmTask) block(ob, tb int, s *gemmScratch) {
 		// interleaved row streams would.
 		var wsf []float32
 		var wsb []uint16
-		if g.wb != nil {
+		if g.wq != nil {
+			s.wf = grow(s.wf, nwp*kl)
+			wsf = s.wf[:nwp*kl]
+			ng := in / QGroup
+			for r := range nw {
+				o := o0 + r
+				g.im.dequantQ8(wsf[r*kl:r*kl+kl], g.wq[o*in+k0:o*in+k0+kl], g.wqs[o*ng+k0/QGroup:o*ng+(k0+kl)/QGroup])
+			}
+			clear(wsf[nw*kl:])
+		} else if g.wb != nil {
 			s.wb = growU16(s.wb, nwp*kl)
 			wsb = s.wb[:nwp*kl]
 			if kl == in {

@@ -5,24 +5,55 @@ import "math"
 // goImpl is the pure-Go implementation: always built, always tested, and
 // the only one on non-amd64 or purego builds.
 var goImpl = &impl{
-	name:     "go",
-	kAlign:   1,
-	gemvF32:  gemvF32Go,
-	gemvBF16: gemvBF16Go,
-	mr:       2,
-	tile:     gemmTileGo,
-	tileB:    gemmTileBF16Go,
-	dot:      dotGo,
-	axpy:     axpyGo,
-	scale:    scaleGo,
-	relu2:    relu2Go,
-	widen:    widenGo,
-	softcap:  softcapGo,
-	fmaLoop:  fmaLoopGo,
+	name:      "go",
+	kAlign:    1,
+	gemvF32:   gemvF32Go,
+	gemvBF16:  gemvBF16Go,
+	gemvQ8:    gemvQ8Go,
+	dequantQ8: dequantQ8Go,
+	mr:        2,
+	tile:      gemmTileGo,
+	tileB:     gemmTileBF16Go,
+	dot:       dotGo,
+	axpy:      axpyGo,
+	scale:     scaleGo,
+	relu2:     relu2Go,
+	widen:     widenGo,
+	softcap:   softcapGo,
+	fmaLoop:   fmaLoopGo,
 
-	attnScores: attnScoresGo,
-	expSub:     expSubGo,
-	attnAccum:  attnAccumGo,
+	attnScores:  attnScoresGo,
+	expSub:      expSubGo,
+	attnAccum:   attnAccumGo,
+	attnScoresB: attnScoresBF16Go,
+	attnAccumB:  attnAccumBF16Go,
+}
+
+func attnScoresBF16Go(s, q []float32, k []uint16, hd, stride int, scale float32) {
+	q = q[:hd]
+	for j := range s {
+		kj := k[j*stride : j*stride+hd]
+		var a0, a1 float32
+		i := 0
+		for ; i+2 <= hd; i += 2 {
+			a0 += q[i] * BF16ToF32(kj[i])
+			a1 += q[i+1] * BF16ToF32(kj[i+1])
+		}
+		if i < hd {
+			a0 += q[i] * BF16ToF32(kj[i])
+		}
+		s[j] = (a0 + a1) * scale
+	}
+}
+
+func attnAccumBF16Go(o []float32, v []uint16, e []float32, hd, stride int) {
+	o = o[:hd]
+	for j, w := range e {
+		vj := v[j*stride : j*stride+hd]
+		for i := range o {
+			o[i] += w * BF16ToF32(vj[i])
+		}
+	}
 }
 
 func attnScoresGo(s, q, k []float32, hd, stride int, scale float32) {

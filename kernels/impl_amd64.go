@@ -122,6 +122,34 @@ func expSubAVX2(s *float32, n int, m float32) float32
 
 func fmaLoopAVX2(iters int)
 
+//go:noescape
+func gemvQ8AVX2(y, x *float32, q *int8, s *float32, k, rows int)
+
+//go:noescape
+func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
+
+// gemvQ8AVX2Go and dequantQ8AVX2Go wrap the int8 kernels for both impls
+// (AVX2 instructions, which AVX-512 CPUs run too).
+func gemvQ8AVX2Go(y, x []float32, q []int8, s []float32, k int) {
+	if len(y) > 0 {
+		_, _, _ = x[k-1], q[len(y)*k-1], s[len(y)*k/QGroup-1]
+		gemvQ8AVX2(&y[0], &x[0], &q[0], &s[0], k, len(y))
+	}
+}
+
+func dequantQ8AVX2Go(dst []float32, q []int8, s []float32) {
+	if len(dst) > 0 {
+		_, _ = q[len(dst)-1], s[len(dst)/QGroup-1]
+		dequantQ8AVX2(&dst[0], &q[0], &s[0], len(dst))
+	}
+}
+
+//go:noescape
+func attnScoresBF16AVX2(s, q *float32, k *uint16, hd, stride, n int, scale float32)
+
+//go:noescape
+func attnAccumBF16AVX2(o *float32, v *uint16, e *float32, hd, stride, n int)
+
 var cpu = detectCPU()
 
 func archImpls() []*impl {
@@ -146,9 +174,11 @@ func archImpls() []*impl {
 }
 
 var avx512Impl = &impl{
-	name:     "avx512",
-	kAlign:   16,
-	bf16Perm: 32,
+	name:      "avx512",
+	kAlign:    16,
+	bf16Perm:  32,
+	gemvQ8:    gemvQ8AVX2Go,
+	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
 			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
@@ -306,9 +336,11 @@ var avx512Impl = &impl{
 }
 
 var avx2Impl = &impl{
-	name:     "avx2",
-	kAlign:   16,
-	bf16Perm: 16,
+	name:      "avx2",
+	kAlign:    16,
+	bf16Perm:  16,
+	gemvQ8:    gemvQ8AVX2Go,
+	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
 			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
@@ -406,6 +438,28 @@ var avx2Impl = &impl{
 		}
 		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
 		attnAccumAVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
+	},
+	attnScoresB: func(s, q []float32, k []uint16, hd, stride int, scale float32) {
+		if len(s) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnScoresBF16Go(s, q, k, hd, stride, scale)
+			return
+		}
+		_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
+		attnScoresBF16AVX2(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
+	},
+	attnAccumB: func(o []float32, v []uint16, e []float32, hd, stride int) {
+		if len(e) == 0 {
+			return
+		}
+		if hd%16 != 0 {
+			attnAccumBF16Go(o, v, e, hd, stride)
+			return
+		}
+		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
+		attnAccumBF16AVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
 	},
 	softcap: func(x []float32, c float32) {
 		n := len(x) &^ 3

@@ -107,6 +107,8 @@ type gemvTask struct {
 	xp    []float32 // x permuted for the bf16 kernel (see impl.bf16Perm), or nil
 	wf    []float32
 	wb    []uint16
+	wq    []int8 // int8 weights (MatMulQ8), with their scales ws
+	ws    []float32
 	in    int
 	kMain int // the kernels do k < kMain, Go the rest
 }
@@ -117,6 +119,10 @@ func (g *gemvTask) run(lo, hi int) {
 	switch {
 	case kMain == 0:
 		clear(y)
+	case g.wq != nil:
+		ng := in / QGroup
+		g.im.gemvQ8(y, g.x, g.wq[lo*in:hi*in], g.ws[lo*ng:hi*ng], in)
+		return
 	case g.wb != nil && g.xp != nil:
 		g.im.gemvBF16(y, g.xp, g.wb[lo*in:hi*in], kMain, in)
 	case g.wb != nil:

@@ -94,3 +94,33 @@ func attentionRef(out, q, k, v []float32, p Attn) {
 		}
 	}
 }
+
+// quantizeQ8Ref is the reference for QuantizeQ8.
+func quantizeQ8Ref(q []int8, s []float32, w []float32) {
+	for g := range len(w) / QGroup {
+		var a float32
+		for i := range QGroup {
+			a = max(a, float32(math.Abs(float64(w[g*QGroup+i]))))
+		}
+		s[g] = a / 127
+		for i := range QGroup {
+			q[g*QGroup+i] = 0
+			if s[g] != 0 {
+				q[g*QGroup+i] = int8(math.RoundToEven(float64(w[g*QGroup+i]) / float64(s[g])))
+			}
+		}
+	}
+}
+
+// matMulQ8Ref is the reference for MatMulQ8.
+func matMulQ8Ref(y, x []float32, q []int8, s []float32, T, in, out int) {
+	for t := range T {
+		for o := range out {
+			var a float32
+			for i := range in {
+				a += x[t*in+i] * (s[(o*in+i)/QGroup] * float32(q[o*in+i]))
+			}
+			y[t*out+o] = a
+		}
+	}
+}

@@ -14,7 +14,7 @@ type Cache struct {
 
 	// Per layer: [Batch][NKV][MaxLen][HeadDim], head-major so attention
 	// streams each head. fp32 (k, v) for Exact models; bf16 bits (kb, vb)
-	// for BF16 models, as nanochat keeps its cache on a GPU.
+	// for BF16 and Int8 models, as nanochat keeps its cache on a GPU.
 	k, v   [][]float32
 	kb, vb [][]uint16
 	toks   []int // [Batch][MaxLen] the cached token ids (smear and bigram read the previous one)
@@ -36,7 +36,7 @@ func (m *Model) NewCache(batch, maxLen int) (*Cache, error) {
 		k: make([][]float32, m.Config.NLayer), v: make([][]float32, m.Config.NLayer),
 		toks: make([]int, batch*maxLen), pos: make([]int, batch)}
 	for i := range c.k {
-		if m.Prec == BF16 {
+		if m.Prec != Exact {
 			if i == 0 {
 				c.kb, c.vb = make([][]uint16, len(c.k)), make([][]uint16, len(c.k))
 			}

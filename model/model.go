@@ -93,8 +93,8 @@ func ReadOverrideFiles(modelPath string) (Overrides, []string, error) {
 	return ov, used, nil
 }
 
-// Load reads model_<step>.pt with its meta_<step>.json and builds the
-// model. Override precedence: file < opts.Overrides.
+// Load reads model_<step>.pt with its meta_<step>.json (or a Hugging Face
+// NanoChat directory: see hf.go) and builds the model. Override precedence: file < opts.Overrides.
 //
 // The file is memory-mapped while it is read. Unless opts.Mmap is set,
 // every weight is copied (or converted) into memory the model owns and the
@@ -131,6 +131,9 @@ func Load(modelPath string, opts Options) (*Model, error) {
 // overrides returned are the files' merged with ov (ov wins); used lists
 // the override files found.
 func open(modelPath string, ov Overrides) (f *checkpoint.File, meta *Meta, merged Overrides, used []string, err error) {
+	if IsHFDir(modelPath) {
+		return openHF(modelPath, ov)
+	}
 	metaPath, err := MetaPath(modelPath)
 	if err != nil {
 		return nil, nil, ov, nil, err

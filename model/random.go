@@ -79,10 +79,16 @@ func NewRandom(cfg Config, gen string, prec Precision, seed uint64) (*Model, err
 		for i := range f {
 			f[i] = (rng.Float32()*2 - 1) * std * 1.7
 		}
-		if p == BF16 {
+		switch p {
+		case BF16:
 			m.BF16 = make([]uint16, len(f))
 			kernels.RoundBF16(m.BF16, f)
-		} else {
+		case Int8:
+			m.F32 = f
+			if err := m.quantize(); err != nil {
+				panic(err) // finite by construction
+			}
+		default:
 			m.F32 = f
 		}
 		return m

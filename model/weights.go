@@ -21,24 +21,60 @@ const (
 	// BF16 rounds fp32 linear weights to bf16 (round-to-nearest-even), as
 	// nanochat does on CUDA; half the memory traffic per decoded token.
 	BF16
+	// Int8 quantizes the linear weights (lm_head included) at load to int8
+	// with one symmetric fp32 scale per kernels.QGroup weights of a row
+	// (1.06 bytes per weight; a matrix whose rows are not a multiple of
+	// QGroup stays bf16); activations stay fp32 and the KV cache bf16. CPU
+	// only.
+	Int8
 )
 
+// NumericsVersion is the revision of the forward pass's arithmetic: it is
+// bumped whenever the logits of some precision may change (2: the int8
+// precision and attention reading the bf16 cache in place), so that
+// results cached under it (eval scores) are not reused across the change.
+const NumericsVersion = 2
+
 func (p Precision) String() string {
-	if p == BF16 {
+	switch p {
+	case BF16:
 		return "bf16"
+	case Int8:
+		return "int8"
 	}
 	return "exact"
 }
 
-// Matrix is a [Rows][Cols] weight in fp32 or bf16.
+// ParsePrecision reads a precision name: bf16, int8, or exact (also fp32,
+// f32).
+func ParsePrecision(s string) (Precision, error) {
+	switch s {
+	case "bf16":
+		return BF16, nil
+	case "int8":
+		return Int8, nil
+	case "exact", "fp32", "f32":
+		return Exact, nil
+	}
+	return Exact, fmt.Errorf("precision %q: want bf16, int8 or exact", s)
+}
+
+// Matrix is a [Rows][Cols] weight in fp32, bf16 or int8.
 type Matrix struct {
 	Rows, Cols int
 	F32        []float32 // set when stored fp32
 	BF16       []uint16  // set when stored bf16
+	// Q8 and Scales are set when stored int8 (kernels.QuantizeQ8): weight
+	// i is Scales[i/kernels.QGroup]·Q8[i].
+	Q8     []int8
+	Scales []float32
 }
 
 // Bytes is the memory the weight occupies.
 func (m *Matrix) Bytes() int64 {
+	if m.Q8 != nil {
+		return int64(len(m.Q8)) + 4*int64(len(m.Scales))
+	}
 	if m.BF16 != nil {
 		return int64(len(m.BF16)) * 2
 	}
@@ -47,6 +83,10 @@ func (m *Matrix) Bytes() int64 {
 
 // MatMul computes y[t][o] = Σ_i x[t][i]·W[o][i] for T rows of x.
 func (m *Matrix) MatMul(y, x []float32, T int) {
+	if m.Q8 != nil {
+		kernels.MatMulQ8(y[:T*m.Rows], x[:T*m.Cols], m.Q8, m.Scales, T, m.Cols, m.Rows)
+		return
+	}
 	if m.BF16 != nil {
 		kernels.MatMulBF16(y[:T*m.Rows], x[:T*m.Cols], m.BF16, T, m.Cols, m.Rows)
 		return
@@ -54,8 +94,13 @@ func (m *Matrix) MatMul(y, x []float32, T int) {
 	kernels.MatMul(y[:T*m.Rows], x[:T*m.Cols], m.F32, T, m.Cols, m.Rows)
 }
 
-// Row widens row r into dst (exact for both dtypes).
+// Row widens row r into dst (exact for every dtype).
 func (m *Matrix) Row(dst []float32, r int) {
+	if m.Q8 != nil {
+		g := m.Cols / kernels.QGroup
+		kernels.DequantizeQ8(dst[:m.Cols], m.Q8[r*m.Cols:(r+1)*m.Cols], m.Scales[r*g:(r+1)*g])
+		return
+	}
 	if m.BF16 != nil {
 		kernels.WidenBF16(dst[:m.Cols], m.BF16[r*m.Cols:(r+1)*m.Cols])
 		return
@@ -162,7 +207,7 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 	switch t.DType {
 	case checkpoint.BF16:
 		var view bool
-		if m.BF16, view, err = bf16View(t); view && ts.copy {
+		if m.BF16, view, err = bf16View(t); view && ts.copy && prec != Int8 {
 			m.BF16 = slices.Clone(m.BF16)
 		}
 	case checkpoint.F32:
@@ -171,6 +216,8 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 		f, view, err = f32View(t)
 		switch {
 		case err != nil:
+		case prec == Int8:
+			m.F32 = f // quantized below
 		case prec == BF16:
 			m.BF16 = make([]uint16, len(f))
 			kernels.RoundBF16(m.BF16, f)
@@ -189,10 +236,40 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 	default:
 		return m, fmt.Errorf("tensor %q: dtype %s, want a floating type", name, t.DType)
 	}
+	if err == nil && prec == Int8 {
+		err = m.quantize()
+	}
 	if err != nil {
 		return m, fmt.Errorf("tensor %q: %w", name, err)
 	}
 	return m, nil
+}
+
+// quantize converts an fp32 or bf16 matrix to int8 (kernels.QuantizeQ8),
+// or to bf16 when its rows are not a multiple of kernels.QGroup. The
+// result never shares memory with the matrix it came from.
+func (m *Matrix) quantize() error {
+	if m.Cols%kernels.QGroup != 0 {
+		if m.F32 != nil {
+			m.BF16 = make([]uint16, len(m.F32))
+			kernels.RoundBF16(m.BF16, m.F32)
+			m.F32 = nil
+		} else {
+			m.BF16 = slices.Clone(m.BF16)
+		}
+		return nil
+	}
+	f := m.F32
+	if f == nil {
+		f = make([]float32, len(m.BF16))
+		kernels.WidenBF16(f, m.BF16)
+	}
+	m.Q8, m.Scales = make([]int8, len(f)), make([]float32, len(f)/kernels.QGroup)
+	m.F32, m.BF16 = nil, nil
+	if err := kernels.QuantizeQ8(m.Q8, m.Scales, f); err != nil {
+		return fmt.Errorf("quantize to int8: %w", err)
+	}
+	return nil
 }
 
 func (ts *tensorSet) vector(name string, n int) ([]float32, error) {

@@ -1,9 +1,10 @@
 // Package server serves llm.Models over HTTP: the OpenAI API
 // (/v1/chat/completions, /v1/completions, /v1/models) and upstream
-// nanochat's chat_web.py routes (/chat/completions, /health, /stats), with a
-// per-model admission queue, on-demand loading and graceful shutdown. It
-// knows models only through llm.Model and an Opener; checkpoints, engines
-// and flags live below and above it.
+// nanochat's chat_web.py routes (/chat/completions, /health, /stats), and a
+// browser chat page at / (package web), with a per-model admission queue,
+// on-demand loading and graceful shutdown. It knows models only through
+// llm.Model and an Opener; checkpoints, engines and flags live below and
+// above it.
 package server
 
 import (
@@ -21,6 +22,7 @@ import (
 
 	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/server/web"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -34,7 +36,7 @@ type Options struct {
 	// Open loads a checkpoint.
 	Open Opener
 	// APIKey, if set, is required as "Authorization: Bearer <key>" on every
-	// route but /health.
+	// route but /health and the chat page's files (the page asks for it).
 	APIKey string
 
 	// MaxConcurrent is the most requests (rows, for a Batcher) generating at
@@ -166,6 +168,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /chat/completions", s.checkUpstream(s.handleUpstreamChat))
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("GET /stats", s.handleStats)
+	page := web.Handler() // the browser chat page and its files
+	m.Handle("GET /{$}", page)
+	m.Handle("GET "+web.Prefix, page)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { noRoute(m, w, r) })
 	s.mux = m
 }
@@ -216,7 +221,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if s.opts.APIKey != "" && r.URL.Path != "/health" && !s.authorized(r) {
+	if s.opts.APIKey != "" && r.URL.Path != "/health" && !web.Public(r) && !s.authorized(r) {
 		h.Set("WWW-Authenticate", "Bearer")
 		writeError(w, &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: strPtr("invalid_api_key"),
 			Message: "missing or incorrect API key: send \"Authorization: Bearer <key>\""})

@@ -83,8 +83,10 @@ type App struct {
 	load        *loader
 	loadSeq     int
 	target      *home.Checkpoint // chosen by cycling keys, loaded after a pause
+	cycleDir    cycleDir         // the way the cycling keys moved to target
 	cycleVer    int
-	closeLater  []llm.Model // replaced while a reply still streamed from them
+	failed      map[string]string // checkpoints that failed to load, by name: why
+	closeLater  []llm.Model       // replaced while a reply still streamed from them
 
 	quitArmed bool
 	status    string // transient status-bar message
@@ -107,7 +109,7 @@ func New(o Options) *App {
 	h.Styles.ShortDesc = lipgloss.NewStyle().Foreground(o.Theme.Muted)
 	h.Styles.ShortSeparator = lipgloss.NewStyle().Foreground(o.Theme.Subtle)
 	h.Styles.FullKey, h.Styles.FullDesc, h.Styles.FullSeparator = h.Styles.ShortKey, h.Styles.ShortDesc, h.Styles.ShortSeparator
-	a := &App{o: o, keys: keys, th: o.Theme, chat: c, eval: eval, help: h, described: map[string]picker.Item{},
+	a := &App{o: o, keys: keys, th: o.Theme, chat: c, eval: eval, help: h, described: map[string]picker.Item{}, failed: map[string]string{},
 		spin: spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(lipgloss.NewStyle().Foreground(o.Theme.Accent)))}
 	if o.Continue != nil {
 		c.LoadSession(*o.Continue, o.Messages)
@@ -260,6 +262,12 @@ func (a *App) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if a.dialog != nil {
 		return a.toDialog(msg)
 	}
+	if a.full && msg.Type == tea.KeyEsc {
+		// esc closes the full help first; the next one reaches the pane
+		a.full = false
+		a.layout()
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.SwitchPane):
 		a.active = 1 - a.active
@@ -324,7 +332,7 @@ func (a *App) openChat(msg OpenChatMsg) tea.Cmd {
 	db, cur := a.o.DB, a.chat.Session()
 	settings := cur.Settings
 	return func() tea.Msg {
-		s := history.Session{Title: msg.Title, Settings: settings}
+		s := history.Session{Title: msg.Title, Settings: settings, Checkpoint: msg.Checkpoint}
 		var system string
 		var hms []history.Message
 		for _, m := range msg.Messages {
@@ -332,7 +340,11 @@ func (a *App) openChat(msg OpenChatMsg) tea.Cmd {
 				system = m.Content
 				continue
 			}
-			hms = append(hms, history.Message{Role: m.Role, Content: m.Content, Parts: m.Parts})
+			hm := history.Message{Role: m.Role, Content: m.Content, Parts: m.Parts}
+			if m.Role == "assistant" {
+				hm.Checkpoint, hm.Generation, hm.Settings, hm.Finish = msg.Checkpoint, msg.Generation, msg.Settings, "stop"
+			}
+			hms = append(hms, hm)
 		}
 		s.System = system
 		if db == nil {

@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/nanochat-go/nanochat/llm/llmtest"
 	"github.com/nanochat-go/nanochat/model/home"
 	"github.com/nanochat-go/nanochat/tui/history"
+	"github.com/nanochat-go/nanochat/tui/picker"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
 
@@ -147,7 +149,7 @@ func TestNeighbour(t *testing.T) {
 		{cycleSource, 1, "rl/d12/5"},
 		{cycleSource, -1, "base/d20/700"},
 	} {
-		got, ok := neighbour(cks, from, tt.kind, tt.d)
+		got, ok := neighbour(cks, from, tt.kind, tt.d, func(home.Checkpoint) bool { return false })
 		if name := got.Name(); ok != (tt.want != "") || ok && name != tt.want {
 			t.Errorf("neighbour(%v, %d) = %s, %v; want %q", tt.kind, tt.d, name, ok, tt.want)
 		}
@@ -203,5 +205,79 @@ func TestFlow(t *testing.T) {
 	}
 	if s, _ := db.Session(c.Session().ID); s.Draft != "my draft" {
 		t.Errorf("stored draft = %q, want it saved on quit", s.Draft)
+	}
+}
+
+// TestEscClosesHelp: esc closes the full help (ctrl+g) before it reaches
+// the chat, where it would stop a reply.
+func TestEscClosesHelp(t *testing.T) {
+	a := New(testOptions(t, nil, testCheckpoints, 0))
+	settle(t, a, 80, 24)
+	a.Update(tea.KeyMsg{Type: tea.KeyCtrlG})
+	if !strings.Contains(a.View(), "close help") {
+		t.Fatalf("ctrl+g: no full help (or no way to close it named):\n%s", a.View())
+	}
+	a.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	if v := a.View(); a.full || strings.Contains(v, "close help") {
+		t.Errorf("esc left the full help open:\n%s", v)
+	}
+}
+
+// TestCycleSkipsBrokenCheckpoint: alt+s onto a checkpoint that fails to
+// load says so and moves on to the next one; later cycling passes over it
+// instead of sticking there.
+func TestCycleSkipsBrokenCheckpoint(t *testing.T) {
+	cks := []home.Checkpoint{
+		{Source: "base", Tag: "d20", Step: 700},
+		{Source: "sft", Tag: "d20", Step: 700},
+		{Source: "rl", Tag: "d20", Step: 5}, // broken
+	}
+	o := testOptions(t, nil, cks, 0)
+	open := o.Opener
+	o.Opener = func(ctx context.Context, ck home.Checkpoint, progress func(string)) (llm.Model, error) {
+		if ck.Source == "rl" {
+			return nil, errors.New("load checkpoint: truncated zip")
+		}
+		return open(ctx, ck, progress)
+	}
+	a := New(o)
+	settle(t, a, 100, 24)
+	altS := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("s"), Alt: true}
+	// cycle presses alt+s and runs the loads it starts to the end.
+	cycle := func() {
+		t.Helper()
+		a.Update(altS)
+		a.Update(cycleMsg{a.cycleVer})
+		for a.load != nil {
+			r := <-a.load.result
+			a.load.result <- r
+			a.Update(r)
+		}
+	}
+	cycle() // sft → rl (broken) → base
+	if got := a.model.Info().Name; got != "base/d20/700" {
+		t.Fatalf("after alt+s onto a broken checkpoint: loaded %s, want base/d20/700 (the broken one skipped)", got)
+	}
+	if !strings.HasPrefix(a.status, "skipped rl/d20/5: it did not load (ctrl+l says why) → loaded base/d20/700") {
+		t.Errorf("status = %q, want it to say rl/d20/5 was skipped", a.status)
+	}
+	a.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if v := a.View(); !strings.Contains(v, "│ skipped rl/d20/5: it did not load") {
+		t.Errorf("at 80 columns the status bar drops the message that rl/d20/5 was skipped:\n%s", v)
+	}
+	a.Update(tea.KeyMsg{Type: tea.KeyCtrlL})
+	a.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("rl")})
+	if v := a.View(); !strings.Contains(v, "✗ rl/d20/5 did not load: load checkpoint: truncated zip") {
+		t.Errorf("the picker does not say why rl/d20/5 was skipped:\n%s", v)
+	}
+	a.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	a.Update(picker.ClosedMsg{})
+	cycle() // base → sft
+	cycle() // sft → base again, rl passed over
+	if got := a.model.Info().Name; got != "base/d20/700" {
+		t.Errorf("cycling again: loaded %s, want base/d20/700", got)
+	}
+	if a.target != nil && a.target.Source == "rl" {
+		t.Errorf("cycling went back to the broken rl checkpoint")
 	}
 }

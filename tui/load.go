@@ -18,6 +18,8 @@ import (
 type loader struct {
 	seq      int
 	ck       home.Checkpoint
+	cycle    *cycleDir // set when alt+s / alt+, / alt+. chose ck: a failure moves on
+	skipped  string    // says which checkpoints were skipped on the way to ck
 	cancel   context.CancelFunc
 	progress chan string
 	result   chan loadedMsg
@@ -43,7 +45,11 @@ type (
 
 // startLoad opens ck in the background; a load already running is
 // superseded (its model, if it still arrives, is closed).
-func (a *App) startLoad(ck home.Checkpoint) tea.Cmd {
+func (a *App) startLoad(ck home.Checkpoint) tea.Cmd { return a.startLoadFrom(ck, nil) }
+
+// startLoadFrom is startLoad for a checkpoint reached by cycling in dir
+// (nil: chosen directly), so that one that fails to load is skipped.
+func (a *App) startLoadFrom(ck home.Checkpoint, dir *cycleDir) tea.Cmd {
 	if a.o.Opener == nil {
 		return a.flash("no way to load checkpoints in this build")
 	}
@@ -59,7 +65,7 @@ func (a *App) startLoad(ck home.Checkpoint) tea.Cmd {
 	}
 	a.loadSeq++
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &loader{seq: a.loadSeq, ck: ck, cancel: cancel, progress: make(chan string, 16),
+	l := &loader{seq: a.loadSeq, ck: ck, cycle: dir, cancel: cancel, progress: make(chan string, 16),
 		result: make(chan loadedMsg, 1), stage: "starting", start: time.Now()}
 	a.load, a.target = l, nil
 	opener := a.o.Opener
@@ -100,11 +106,12 @@ func (a *App) handleLoad(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		<-a.load.result // taken: nothing left for a cleanup to close
+		dir, skipped := a.load.cycle, a.load.skipped
 		a.load = nil
 		if msg.err != nil {
-			a.chat.SetHint(fmt.Sprintf("Could not load %s: %v\n\nctrl+l picks another checkpoint.", msg.ck.Name(), msg.err))
-			return a.flash(fmt.Sprintf("load %s failed: %v", msg.ck.Name(), msg.err))
+			return a.loadFailed(msg.ck, msg.err, dir, skipped)
 		}
+		delete(a.failed, msg.ck.Name())
 		// The app drops its own reference to the replaced model: at once,
 		// or when the reply streaming from it ends (the chat's command may
 		// not have called the model yet). Work holding its own reference
@@ -123,22 +130,64 @@ func (a *App) handleLoad(msg tea.Msg) tea.Cmd {
 		}
 		var c tea.Cmd
 		a.eval, c = a.eval.Update(ModelMsg{Model: msg.model, Checkpoint: msg.ck})
-		cmds = append(cmds, c, a.flash(fmt.Sprintf("loaded %s in %v", msg.ck.Name(), msg.took.Round(10*time.Millisecond))))
+		loaded := fmt.Sprintf("loaded %s in %v", msg.ck.Name(), msg.took.Round(10*time.Millisecond))
+		if skipped != "" {
+			loaded = skipped + " → " + loaded
+		}
+		cmds = append(cmds, c, a.flash(loaded))
 		return tea.Batch(cmds...)
 	case cycleMsg:
 		if msg.ver != a.cycleVer || a.target == nil {
 			return nil
 		}
-		return a.startLoad(*a.target)
+		dir := a.cycleDir
+		return a.startLoadFrom(*a.target, &dir)
 	case describedMsg:
 		for _, it := range msg.items {
 			a.described[it.Checkpoint.Name()] = it
 			if a.dialog != nil && a.dialog.picker != nil {
-				a.dialog.picker.Describe(it.Checkpoint.Name(), it.Generation, it.Params)
+				a.dialog.picker.Describe(it)
 			}
 		}
 	}
 	return nil
+}
+
+// loadFailed reports a checkpoint that did not load. Reached by cycling,
+// it is skipped: the next one the same way loads instead, so alt+s never
+// sticks on a broken checkpoint. Failed checkpoints are remembered and
+// passed over by later cycling until one loads.
+func (a *App) loadFailed(ck home.Checkpoint, err error, dir *cycleDir, skipped string) tea.Cmd {
+	a.failed[ck.Name()] = err.Error()
+	if a.model == nil {
+		a.chat.SetHint(fmt.Sprintf("Could not load %s: %v\n\nctrl+l picks another checkpoint.", ck.Name(), err))
+	}
+	if dir == nil {
+		return a.flash(fmt.Sprintf("load %s failed: %v", ck.Name(), err))
+	}
+	if skipped != "" {
+		skipped += ", "
+	}
+	skipped += fmt.Sprintf("skipped %s: it did not load (ctrl+l says why)", ck.Name())
+	next, ok := neighbour(a.checkpoints, ck, dir.kind, dir.d, a.skip)
+	if !ok || a.model != nil && next.Name() == a.ck.Name() {
+		stay := "no other checkpoint that way"
+		if a.model != nil {
+			stay = "staying on " + a.ck.Name()
+		}
+		return a.flash(skipped + ": " + stay)
+	}
+	cmd := a.startLoadFrom(next, dir)
+	if a.load != nil {
+		a.load.skipped = skipped
+	}
+	return tea.Batch(a.flash(skipped+" → loading "+next.Name()), cmd)
+}
+
+// skip reports checkpoints that cycling passes over: those that failed to load.
+func (a *App) skip(ck home.Checkpoint) bool {
+	_, failed := a.failed[ck.Name()]
+	return failed
 }
 
 func (a *App) readyHint() string {
@@ -213,6 +262,12 @@ const (
 	cycleStep
 )
 
+// cycleDir is which way the cycling keys last moved.
+type cycleDir struct {
+	kind cycleKind
+	d    int
+}
+
 // cycle moves the target checkpoint to the next source (same tag if it
 // has one) or to an older/newer step of the same source and tag, and loads
 // it after a short pause so repeated presses load only the last.
@@ -226,21 +281,24 @@ func (a *App) cycle(kind cycleKind, d int) tea.Cmd {
 	if from.Source == "" {
 		return a.flash("no checkpoint loaded yet")
 	}
-	next, ok := neighbour(a.checkpoints, from, kind, d)
+	next, ok := neighbour(a.checkpoints, from, kind, d, a.skip)
 	if !ok {
 		return a.flash("no other checkpoint that way")
 	}
 	a.target = &next
+	a.cycleDir = cycleDir{kind, d}
 	a.cycleVer++
 	ver := a.cycleVer
 	return tea.Batch(a.flash("→ "+next.Name()), tea.Tick(400*time.Millisecond, func(time.Time) tea.Msg { return cycleMsg{ver} }))
 }
 
-func neighbour(cks []home.Checkpoint, from home.Checkpoint, kind cycleKind, d int) (home.Checkpoint, bool) {
+// neighbour is the checkpoint after from in the direction kind, d, passing
+// over those skip reports (from itself may be one).
+func neighbour(cks []home.Checkpoint, from home.Checkpoint, kind cycleKind, d int, skip func(home.Checkpoint) bool) (home.Checkpoint, bool) {
 	if kind == cycleStep {
 		var steps []home.Checkpoint
 		for _, ck := range cks {
-			if ck.Source == from.Source && ck.Tag == from.Tag {
+			if ck.Source == from.Source && ck.Tag == from.Tag && (ck.Step == from.Step || !skip(ck)) {
 				steps = append(steps, ck)
 			}
 		}
@@ -263,7 +321,7 @@ func neighbour(cks []home.Checkpoint, from home.Checkpoint, kind cycleKind, d in
 		src := home.Sources[((si+n*d)%L+L)%L].Name
 		var first *home.Checkpoint
 		for i, ck := range cks {
-			if ck.Source != src {
+			if ck.Source != src || skip(ck) {
 				continue
 			}
 			if ck.Tag == from.Tag {
@@ -286,6 +344,9 @@ func (a *App) items() []picker.Item {
 	for i, ck := range a.checkpoints {
 		out[i] = a.described[ck.Name()]
 		out[i].Checkpoint = ck
+		if why, failed := a.failed[ck.Name()]; failed {
+			out[i].Err = "did not load: " + why
+		}
 	}
 	return out
 }
@@ -308,11 +369,12 @@ func (a *App) describeAll() tea.Cmd {
 	return func() tea.Msg {
 		items := make([]picker.Item, 0, len(todo))
 		for _, ck := range todo {
-			gen, params, err := describe(ck)
-			if err != nil {
-				gen = "?"
+			it := picker.Item{Checkpoint: ck}
+			var err error
+			if it.Generation, it.Params, err = describe(ck); err != nil {
+				it.Generation, it.Err = "?", err.Error()
 			}
-			items = append(items, picker.Item{Checkpoint: ck, Generation: gen, Params: params})
+			items = append(items, it)
 		}
 		return describedMsg{items}
 	}

@@ -23,6 +23,13 @@ type Pane interface {
 	FullHelp() [][]key.Binding
 }
 
+// StatusPane is a Pane that names its own settings for the status bar
+// while it is the active tab (the eval pane: evals run with their own
+// settings, not the chat's).
+type StatusPane interface {
+	Status() string
+}
+
 // ModelMsg announces the model now loaded. The app owns it and closes it
 // when another replaces it; a pane whose work may outlive that (an eval
 // run) takes its own reference with Acquire, in Update, before the next
@@ -54,6 +61,10 @@ func Acquire(m llm.Model) (release func(), err error) {
 type OpenChatMsg struct {
 	Title    string
 	Messages []llm.Message
+	// How the reply was produced, for its header and the session:
+	// checkpoint name, generation and settings (nil: unknown).
+	Checkpoint, Generation string
+	Settings               *llm.Settings
 }
 
 // Placeholder stands in for the eval pane until it lands.

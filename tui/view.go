@@ -97,8 +97,10 @@ func (a *App) tabBar() string {
 	return left + strings.Repeat(" ", room-lipgloss.Width(title)+1) + off.Render(title)
 }
 
-// statusBar: checkpoint and device | sampling settings | context and speed.
-// Narrow terminals drop the middle first, then the device.
+// statusBar: checkpoint and device | sampling settings (or a transient
+// message) | context and speed. The eval tab shows its own settings: evals
+// run with theirs, not the chat's. Narrow terminals drop the device, then
+// cut the middle, then drop it.
 func (a *App) statusBar() string {
 	bar := lipgloss.NewStyle().Foreground(a.th.BarFG).Background(a.th.BarBG)
 	var name, device string
@@ -122,11 +124,14 @@ func (a *App) statusBar() string {
 	}
 	s, _ := a.chat.Settings()
 	mid := fmt.Sprintf("T %g · k %d · p %g · max %d · seed %d", s.Temperature, s.TopK, s.TopP, s.MaxTokens, s.Seed)
+	if sp, ok := a.eval.(StatusPane); ok && a.active == 1 {
+		mid = termsafe.String(sp.Status())
+	}
 	if a.status != "" {
 		mid = a.status
 	}
 	var right []string
-	if st := a.chat.LastStats(); st != nil {
+	if st := a.chat.LastStats(); st != nil && a.active == 0 {
 		used := st.PromptTokens + st.Generated
 		if a.model != nil && a.model.Info().ContextLen > 0 {
 			right = append(right, fmt.Sprintf("ctx %d/%d", used, a.model.Info().ContextLen))
@@ -137,28 +142,34 @@ func (a *App) statusBar() string {
 	}
 	r := strings.Join(right, " · ")
 	w := a.width - 2
-	fit := func(parts ...string) (string, bool) {
-		line := strings.Join(nonEmpty(parts), " │ ")
-		return line, lipgloss.Width(line) <= w
+	lefts := []string{name}
+	if device != "" {
+		lefts = []string{name + " · " + device, name}
 	}
-	var line string
-	var ok bool
-	for _, try := range [][]string{{name + " · " + device, mid}, {name, mid}, {name + " · " + device}, {name}} {
-		if device == "" {
-			try[0] = strings.TrimSuffix(try[0], " · ")
-		}
-		left, _ := fit(try...)
-		if line, ok = fit(left, r); ok {
-			// right-align the speed
-			l := lipgloss.Width(left)
+	line := ""
+	// The whole middle with the device, or without; else the middle cut,
+	// rather than dropped, while 20 columns of it show.
+	for _, least := range []int{lipgloss.Width(mid), min(lipgloss.Width(mid), 20)} {
+		for _, left := range lefts {
+			room := w - lipgloss.Width(left) - 3
 			if r != "" {
-				line = left + strings.Repeat(" ", w-l-lipgloss.Width(r)) + r
+				room -= lipgloss.Width(r) + 1
 			}
-			break
+			if line == "" && room >= least {
+				line = left + " │ " + clip(mid, room)
+			}
 		}
 	}
-	if !ok {
-		line = clip(name+" "+r, w)
+	for _, left := range lefts { // no room for the middle
+		if line == "" && lipgloss.Width(left)+lipgloss.Width(r)+1 <= w {
+			line = left
+		}
+	}
+	if line == "" {
+		line = clip(name, w)
+	}
+	if pad := w - lipgloss.Width(line) - lipgloss.Width(r); r != "" && pad >= 1 {
+		line += strings.Repeat(" ", pad) + r // right-align the speed
 	}
 	return bar.Width(a.width).Render(" " + line + " ")
 }
@@ -175,20 +186,12 @@ func (a *App) helpView() string {
 		pane, paneFull = a.chat.ShortHelp(), a.chat.FullHelp()
 	}
 	if a.full {
-		return a.fullHelp(append(paneFull, a.keys.App.full()...))
+		k := a.keys.App
+		k.Help.SetHelp(k.Help.Help().Key+"/esc", "close help")
+		return a.fullHelp(append(paneFull, k.full()...))
 	}
 	// bubbles' help can overflow narrow widths: cut it.
 	return ansi.Truncate(a.help.ShortHelpView(append(pane, a.keys.App.short()...)), a.width, "…")
-}
-
-func nonEmpty(ss []string) []string {
-	out := ss[:0:0]
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func clip(s string, w int) string { return ansi.Truncate(s, w, "…") }

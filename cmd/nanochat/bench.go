@@ -28,6 +28,7 @@ type benchFlags struct {
 	decodeTokens int
 	prefillChunk int
 	batchSizes   string
+	precisions   string
 	asJSONOnly   bool
 }
 
@@ -106,8 +107,10 @@ checkpoint (--checkpoint source[/tag[/step]] or a path; default the one
 
 The prompt is prefilled in one forward call unless --prefill-chunk splits
 it; each decode step is one forward call of one token per row. TPOT, tok/s,
-MBU and MFU all use the mean step time. The last line of output is one
-JSON document.`,
+MBU and MFU all use the mean step time. --precisions bf16,int8 measures
+each precision in turn in the same process, against the same measured
+peaks, and prints their decode and prefill ratios. The last line of output
+is one JSON document.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd, g, bf)
@@ -120,6 +123,7 @@ JSON document.`,
 	f.IntVar(&bf.decodeTokens, "decode-tokens", 32, "tokens generated per batch size (the first comes from prefill)")
 	f.IntVar(&bf.prefillChunk, "prefill-chunk", 0, "most prompt tokens per prefill forward call (0: the whole prompt in one)")
 	f.StringVar(&bf.batchSizes, "batch-sizes", "1,4", "comma-separated decode batch sizes")
+	f.StringVar(&bf.precisions, "precisions", "", "comma-separated precisions to compare in one run, e.g. bf16,int8 (default: --precision); with several, the JSON line is an array")
 	f.BoolVar(&bf.asJSONOnly, "json", false, "print only the JSON line")
 	return cmd
 }
@@ -147,18 +151,108 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) (err error) {
 	if bf.decodeTokens < 2 || bf.promptTokens < 1 || bf.prefillChunk < 0 {
 		return usageError{errors.New("--prompt-tokens ≥ 1, --decode-tokens ≥ 2 and --prefill-chunk ≥ 0 required")}
 	}
+	precs := []model.Precision{opts.Precision}
+	if bf.precisions != "" {
+		precs = nil
+		for _, s := range strings.Split(bf.precisions, ",") {
+			p, err := model.ParsePrecision(strings.TrimSpace(s))
+			if err != nil {
+				return usageError{fmt.Errorf("--precisions: %w", err)}
+			}
+			precs = append(precs, p)
+		}
+	}
 	errw := cmd.ErrOrStderr()
-	res := benchResult{StepTime: "mean"}
-	m, err := g.benchModel(bf, opts, &res, errw)
+	var peaks perf.Peaks
+	onCPU := !g.dev.CUDA
+	if onCPU {
+		fmt.Fprintln(errw, "nanochat: measuring memory bandwidth and FMA peak…")
+		peaks.Bandwidth = kernels.MeasureBandwidth(256 << 20)
+		peaks.FLOPS = kernels.MeasurePeakFLOPS()
+		peaks.LLCLevel, peaks.LLCBytes = perf.LastLevelCache()
+	}
+	type run struct {
+		res   benchResult
+		shape perf.Shape
+		times benchTimes
+	}
+	var runs []run
+	for _, p := range precs {
+		opts.Precision = p
+		res, shape, times, err := benchPrecision(cmd, g, bf, opts, batches)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run{res, shape, times})
+	}
+	if onCPU {
+		// Measure the peaks again after the timings and keep the higher:
+		// on a shared machine one measurement can land in a busy moment
+		// and inflate MBU/MFU past 100%.
+		peaks.Bandwidth = max(peaks.Bandwidth, kernels.MeasureBandwidth(256<<20))
+		peaks.FLOPS = max(peaks.FLOPS, kernels.MeasurePeakFLOPS())
+	}
+	out := cmd.OutOrStdout()
+	results := make([]benchResult, len(runs))
+	for i := range runs {
+		r := &runs[i]
+		r.res.account(r.shape, peaks, bf, batches, r.times)
+		results[i] = r.res
+		if !bf.asJSONOnly {
+			if i > 0 {
+				fmt.Fprintln(out)
+			}
+			printBench(out, r.res)
+		}
+	}
+	if len(results) > 1 && !bf.asJSONOnly {
+		printRatios(out, results)
+	}
+	var doc any = results[0]
+	if len(results) > 1 {
+		doc = results
+	}
+	line, err := json.Marshal(doc)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintln(out, string(line))
+	return nil
+}
+
+// printRatios compares every precision's prefill and batch-1 decode rate
+// with the first one's, all timed in this run.
+func printRatios(w io.Writer, rs []benchResult) {
+	base := rs[0]
+	fmt.Fprintln(w)
+	for _, r := range rs[1:] {
+		dec := "–"
+		if len(r.Sweep) > 0 && len(base.Sweep) > 0 && base.Sweep[0].TokPerSec > 0 {
+			dec = fmt.Sprintf("%.2f×", r.Sweep[0].TokPerSec/base.Sweep[0].TokPerSec)
+		}
+		pre := "–"
+		if base.Prefill.TokPerSec > 0 {
+			pre = fmt.Sprintf("%.2f×", r.Prefill.TokPerSec/base.Prefill.TokPerSec)
+		}
+		fmt.Fprintf(w, "ratio     %s vs %s (same run): decode batch %d %s, prefill %s\n", r.Precision, base.Precision, r.Sweep[0].BatchSize, dec, pre)
+	}
+}
+
+// benchPrecision builds or loads the model at opts.Precision and times it
+// through its backend; the accounting waits for the run's peaks.
+func benchPrecision(cmd *cobra.Command, g *globals, bf benchFlags, opts model.Options, batches []int) (res benchResult, shape perf.Shape, times benchTimes, err error) {
+	errw := cmd.ErrOrStderr()
+	res = benchResult{StepTime: "mean"}
+	m, err := g.benchModel(bf, opts, &res, errw)
+	if err != nil {
+		return res, shape, times, err
 	}
 	cfg := m.Config
 	held := opts.Precision
 	if g.dev.CUDA {
 		held = model.BF16 // the CUDA backend holds weights and KV cache in bf16
 	}
-	shape := perf.ShapeOf(m, held)
+	shape = perf.ShapeOf(m, held)
 	res.Precision = held.String()
 	res.ModelConfig, res.Generation = cfg, m.Arch.Generation
 	res.NumParams, res.WeightBytes = m.Params, shape.WeightBytes
@@ -169,7 +263,7 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) (err error) {
 	be, err := g.backend(m, fmt.Sprintf("cpu %s ×%d", kernels.ISA(), kernels.Threads()))
 	if err != nil {
 		m.Close()
-		return err
+		return res, shape, times, err
 	}
 	defer func() {
 		if cerr := be.Close(); err == nil {
@@ -180,40 +274,10 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) (err error) {
 	res.DecodeTokens = bf.decodeTokens
 	res.PromptTokens = min(bf.promptTokens, be.ContextLen()-bf.decodeTokens)
 	if res.PromptTokens < 1 {
-		return usageError{fmt.Errorf("--decode-tokens %d leaves no room for a prompt in the %d-token context", bf.decodeTokens, be.ContextLen())}
+		return res, shape, times, usageError{fmt.Errorf("--decode-tokens %d leaves no room for a prompt in the %d-token context", bf.decodeTokens, be.ContextLen())}
 	}
-
-	var peaks perf.Peaks
-	onCPU := !g.dev.CUDA
-	if onCPU {
-		fmt.Fprintln(errw, "nanochat: measuring memory bandwidth and FMA peak…")
-		peaks.Bandwidth = kernels.MeasureBandwidth(256 << 20)
-		peaks.FLOPS = kernels.MeasurePeakFLOPS()
-		peaks.LLCLevel, peaks.LLCBytes = perf.LastLevelCache()
-	}
-	times, err := benchTimings(be, res.PromptTokens, bf, batches, errw)
-	if err != nil {
-		return err
-	}
-	if onCPU {
-		// Measure the peaks again after the timings and keep the higher:
-		// on a shared machine one measurement can land in a busy moment
-		// and inflate MBU/MFU past 100%.
-		peaks.Bandwidth = max(peaks.Bandwidth, kernels.MeasureBandwidth(256<<20))
-		peaks.FLOPS = max(peaks.FLOPS, kernels.MeasurePeakFLOPS())
-	}
-	res.account(shape, peaks, bf, batches, times)
-
-	out := cmd.OutOrStdout()
-	if !bf.asJSONOnly {
-		printBench(out, res)
-	}
-	line, err := json.Marshal(res)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, string(line))
-	return nil
+	times, err = benchTimings(be, res.PromptTokens, bf, batches, errw)
+	return res, shape, times, err
 }
 
 // benchModel builds the --shape model or loads the checkpoint, filling in

@@ -18,15 +18,13 @@ type chatFlags struct {
 	prompt    string
 	system    string
 	asJSON    bool
+	raw       bool
 	quiet     bool
 	settings  llm.Settings
-	cont      string
-	contSet   bool
+	cont      sessionFlag
 	history   string
 	noHistory bool
 }
-
-const latestSession = "\x00latest"
 
 func addSamplingFlags(cmd *cobra.Command, s *llm.Settings) {
 	d := llm.DefaultSettings()
@@ -49,6 +47,11 @@ have no chat template: the prompt is continued as plain text. With neither -p
 nor piped input, chat runs a line-by-line conversation like upstream's
 chat_cli (the full-screen app is plain "nanochat").
 
+Calculator calls are printed where the model made them, as [12*7 → 84]
+(dim on a terminal, plain text when piped); --raw prints them as the model
+wrote them, <|python_start|>12*7<|python_end|><|output_start|>84<|output_end|>,
+and --json gives both the text and the raw reply.
+
 On a terminal, control characters in the reply (escape sequences from a model
 or a --remote server) are shown, ESC as ^[, instead of acting on the terminal;
 piped or redirected, the reply is written byte for byte. The reply is saved to
@@ -58,8 +61,7 @@ the history as it streams, so an interrupted chat keeps what it printed.`,
 			if err := validateSettings(cf.settings); err != nil {
 				return usageError{err}
 			}
-			cf.contSet = cmd.Flags().Changed("continue")
-			if cf.contSet && cf.noHistory {
+			if cf.cont.set && cf.noHistory {
 				return usageError{fmt.Errorf("--continue and --no-history are exclusive")}
 			}
 			prompt := cf.prompt
@@ -93,7 +95,7 @@ the history as it streams, so an interrupted chat keeps what it printed.`,
 			// The reply streams to stdout: on a terminal with its control
 			// characters made visible, to a pipe or file byte for byte.
 			out := cmd.OutOrStdout()
-			show := streamOptions{print: !cf.asJSON, tools: onTerminal(out)}
+			show := streamOptions{print: !cf.asJSON, raw: cf.raw}
 			var rep llm.Reply
 			if m.Info().Chat {
 				log, msgs, err := cf.openLog()
@@ -123,7 +125,7 @@ the history as it streams, so an interrupted chat keeps what it printed.`,
 					return err
 				}
 			} else {
-				if cf.contSet {
+				if cf.cont.set {
 					return usageError{fmt.Errorf("--continue needs a chat checkpoint; %s is a base model", m.Info().Name)}
 				}
 				rs, _ := startReply(out, show, nil, 0, m.Info(), cf.settings)
@@ -151,9 +153,9 @@ the history as it streams, so an interrupted chat keeps what it printed.`,
 	f.StringVarP(&cf.prompt, "prompt", "p", "", "the prompt (default: read stdin)")
 	f.StringVar(&cf.system, "system", "", "system prompt (merged into the first user message, as nanochat does)")
 	f.BoolVar(&cf.asJSON, "json", false, "print one JSON object with the answer and stats")
+	f.BoolVar(&cf.raw, "raw", false, "print calculator calls as the model wrote them, special tokens and all, instead of as [12*7 → 84]")
 	f.BoolVarP(&cf.quiet, "quiet", "q", false, "no progress or stats on stderr")
-	f.StringVar(&cf.cont, "continue", "", "continue a saved session: --continue=<id-prefix>, or the latest with a bare --continue")
-	f.Lookup("continue").NoOptDefVal = latestSession
+	addContinueFlag(f, &cf.cont, "", "continue a saved session: --continue=<id-prefix>, or the latest with a bare --continue")
 	f.StringVar(&cf.history, "history", "", "history database (default $NANOCHAT_HISTORY or the XDG data dir)")
 	f.BoolVar(&cf.noHistory, "no-history", false, "do not record this conversation")
 	addSamplingFlags(cmd, &cf.settings)
@@ -243,7 +245,7 @@ func chatREPL(cmd *cobra.Command, g *globals, cf chatFlags) error {
 			}
 		}
 		fmt.Fprint(out, "\nAssistant: ")
-		rs, err := startReply(out, streamOptions{print: true, tools: true}, log, userID, m.Info(), cf.settings)
+		rs, err := startReply(out, streamOptions{print: true, raw: cf.raw}, log, userID, m.Info(), cf.settings)
 		if err != nil {
 			return err
 		}
@@ -272,11 +274,7 @@ func (cf chatFlags) openLog() (*chatLog, []llm.Message, error) {
 	if cf.noHistory {
 		return nil, systemPrompt(cf.system), nil
 	}
-	prefix := cf.cont
-	if prefix == latestSession {
-		prefix = ""
-	}
-	return openChatLog(cf.history, cf.contSet, prefix, cf.settings, cf.system)
+	return openChatLog(cf.history, cf.cont.set, cf.cont.prefix, cf.settings, cf.system)
 }
 
 // systemPrompt is the conversation's start: the system message, if any.

@@ -28,7 +28,7 @@ type replyStream struct {
 	flush func()    // writes what text holds back
 	tty   bool
 	print bool // print the reply (not with --json)
-	tools bool // print calculator calls
+	raw   bool // print calculator calls as the model wrote them (--raw)
 
 	log   *chatLog         // nil: not recorded
 	reply *history.Message // the partial reply row (log != nil)
@@ -41,15 +41,18 @@ type replyStream struct {
 
 // streamOptions say what a replyStream shows.
 type streamOptions struct {
-	print bool // print the reply's text
-	tools bool // print calculator calls ([expr → result])
+	print bool // print the reply
+	// raw prints calculator calls with their special tokens
+	// (<|python_start|>12*7<|python_end|><|output_start|>84<|output_end|>)
+	// instead of as [12*7 → 84].
+	raw bool
 }
 
 // startReply starts recording and printing a reply to w. With log set, the
 // reply row is created now (partial, empty) and rewritten as text arrives.
 func startReply(w io.Writer, o streamOptions, log *chatLog, userID int64, info llm.Info, s llm.Settings) (*replyStream, error) {
 	text, flush := untrusted(w)
-	r := &replyStream{w: w, text: text, flush: flush, tty: onTerminal(w), print: o.print, tools: o.tools,
+	r := &replyStream{w: w, text: text, flush: flush, tty: onTerminal(w), print: o.print, raw: o.raw,
 		log: log, dec: llm.NewDecoder(0, nil), events: make(chan llm.Event, 1024), done: make(chan struct{})}
 	if log != nil {
 		reply, err := log.begin(userID, info, s)
@@ -114,21 +117,22 @@ func (r *replyStream) loop() {
 }
 
 // show prints one event: the model's text (made visible on a terminal)
-// and, if asked, a calculator call in our own dim style.
+// and a calculator call where the model made it, as a chip: [12*7 → 84]
+// (dim on a terminal, plain text elsewhere), or with --raw as the special
+// tokens the model wrote.
 func (r *replyStream) show(e llm.Event) {
 	if !r.print {
 		return
 	}
-	if tc := e.Tool; tc != nil && r.tools {
-		res := tc.Result
-		if !tc.OK {
-			res = "no result"
-		}
-		if r.tty {
+	if tc := e.Tool; tc != nil {
+		switch {
+		case r.raw:
+			io.WriteString(r.text, llm.FormatRaw(tc.Parts()))
+		case r.tty:
 			r.flush()
-			fmt.Fprintf(r.w, "\x1b[2m[%s → %s]\x1b[0m", termsafe.String(tc.Expr), termsafe.String(res))
-		} else {
-			fmt.Fprintf(r.text, "[%s → %s]", tc.Expr, res)
+			fmt.Fprintf(r.w, "\x1b[2m%s\x1b[0m", termsafe.String(history.PlainChip(*tc)))
+		default:
+			io.WriteString(r.text, history.PlainChip(*tc))
 		}
 	}
 	if e.Text != "" {
@@ -180,7 +184,7 @@ func printHistory(w io.Writer, msgs []llm.Message) {
 	defer flush()
 	for _, msg := range msgs {
 		if msg.Role != "system" {
-			fmt.Fprintf(text, "\n%s: %s\n", strings.ToUpper(msg.Role[:1])+msg.Role[1:], msg.Content)
+			fmt.Fprintf(text, "\n%s: %s\n", strings.ToUpper(msg.Role[:1])+msg.Role[1:], history.Inline(msg.Content, msg.Parts, history.PlainChip))
 		}
 	}
 }

@@ -46,24 +46,34 @@ func init() {
 	evalPane = newEvalPane
 }
 
-// newEvalPane builds the TUI's eval tab. Results go to the default store;
-// when the home has no task data but the bundled demo's toy sets exist,
-// those are offered (ARC-Easy, MMLU, GSM8K).
+// newEvalPane builds the TUI's eval tab. Results go to the default store.
+// Tasks whose data is not in the home fall back to the bundled demo's toy
+// sets (ARC-Easy, MMLU, GSM8K) when they exist; the pane labels them so
+// and names the data pull command.
 func newEvalPane(g *globals, th theme.Theme) tui.Pane {
 	st, err := store.Open(store.DefaultPath())
 	if err != nil {
 		st = nil // the pane works without a cache
 	}
 	o := evalpane.Options{Theme: th, Store: st, Home: g.homeDir(),
-		Variant: fmt.Sprintf("precision=%s override=%s", g.precision, g.override)}
-	if _, err := os.Stat(filepath.Join(g.homeDir(), "task_data")); err != nil {
-		if demo := demoHome(); demo != "" {
-			dir := filepath.Join(filepath.Dir(demo), "data")
-			o.Data = map[string]string{"arc-easy": filepath.Join(dir, "arc_toy.jsonl"),
-				"mmlu": filepath.Join(dir, "mmlu_toy.jsonl"), "gsm8k": filepath.Join(dir, "gsm8k_toy.jsonl")}
-		}
+		Variant:     fmt.Sprintf("precision=%s override=%s", g.precision, g.override),
+		PullCommand: func(ids []string) string { return pullCommand(g, ids...) }}
+	if demo := demoHome(); demo != "" {
+		dir := filepath.Join(filepath.Dir(demo), "data")
+		o.Toy = map[string]string{"arc-easy": filepath.Join(dir, "arc_toy.jsonl"),
+			"mmlu": filepath.Join(dir, "mmlu_toy.jsonl"), "gsm8k": filepath.Join(dir, "gsm8k_toy.jsonl")}
 	}
 	return evalpane.New(o)
+}
+
+// pullCommand spells the command that downloads tasks' data into the home
+// in use.
+func pullCommand(g *globals, ids ...string) string {
+	c := "nanochat data pull " + strings.Join(ids, " ")
+	if g.home != "" {
+		c += " --home " + shellQuote(g.home)
+	}
+	return c
 }
 
 func newEvalCmd(g *globals) *cobra.Command {
@@ -139,13 +149,8 @@ func runEval(cmd *cobra.Command, g *globals, ef *evalFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	plan := eval.Plan{Tasks: tasks, Data: dataPaths, Home: g.homeDir(), Limit: ef.limit, PullCommand: func(id string) string {
-		c := "nanochat data pull " + id
-		if g.home != "" {
-			c += " --home " + shellQuote(g.home)
-		}
-		return c
-	}}
+	plan := eval.Plan{Tasks: tasks, Data: dataPaths, Home: g.homeDir(), Limit: ef.limit,
+		PullCommand: func(id string) string { return pullCommand(g, id) }}
 	jobs, err := plan.Jobs()
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nanochat-go/nanochat/model"
-	"github.com/nanochat-go/nanochat/model/home"
 )
 
 func newInspectCmd(g *globals) *cobra.Command {
@@ -23,7 +22,7 @@ func newInspectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := home.Parse(g.homeDir(), args[0])
+			c, err := parseCheckpoint(g.homeDir(), args[0])
 			if err != nil {
 				return err
 			}

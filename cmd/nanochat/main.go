@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,16 +15,27 @@ func main() { os.Exit(run()) }
 func run() int {
 	cmd := newRootCmd()
 	if err := cmd.Execute(); err != nil {
+		msg, code := failure(err)
 		// An error may quote a remote server or a file: on a terminal its
 		// control characters are shown, not obeyed.
-		fmt.Fprintln(os.Stderr, "nanochat:", visible(os.Stderr, err.Error()))
-		var ue usageError
-		if errors.As(err, &ue) {
-			return 2
-		}
-		return 1
+		fmt.Fprintln(os.Stderr, "nanochat:", visible(os.Stderr, msg))
+		return code
 	}
 	return 0
+}
+
+// failure is what a failed command prints and its exit status: 2 for a
+// usage error, 130 (as for SIGINT) for one stopped by Ctrl-C, whose
+// "context canceled" says nothing to a user, 1 otherwise.
+func failure(err error) (string, int) {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return err.Error(), 2
+	case errors.Is(err, context.Canceled):
+		return "interrupted", 130
+	}
+	return err.Error(), 1
 }
 
 // usageError marks errors caused by how the command was invoked (exit 2).

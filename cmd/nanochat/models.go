@@ -6,11 +6,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/nanochat-go/nanochat/model"
 	"github.com/nanochat-go/nanochat/model/home"
+	"github.com/nanochat-go/nanochat/tui/units"
 )
 
 type modelRow struct {
@@ -74,10 +74,10 @@ func newModelsCmd(g *globals) *cobra.Command {
 					tok = "own: " + r.Tokenizer
 				}
 				if r.Error != "" {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), "error: "+r.Error)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t?\t\t\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, units.Bytes(r.Size), r.Modified.Format("2006-01-02 15:04"), "error: "+r.Error)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, humanize.IBytes(uint64(r.Size)), r.Modified.Format("2006-01-02 15:04"), tok)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Source, r.Tag, r.Step, r.Generation, humanCount(r.Params), r.DTypes, units.Bytes(r.Size), r.Modified.Format("2006-01-02 15:04"), tok)
 			}
 			return tw.Flush()
 		},
@@ -86,14 +86,5 @@ func newModelsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func humanCount(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1fK", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
+// humanCount is a parameter count as the app writes it too (2.6M).
+func humanCount(n int64) string { return units.Params(n) }

@@ -15,22 +15,24 @@ import (
 
 // globals are the flags every command shares.
 type globals struct {
-	home      string
-	source    string
-	tag       string
-	step      int
-	override  string
-	precision string
-	threads   int
-	device    string
-	dev       Device
-	devWhy    string
-	remote    string
-	remoteAPI string
-	apiKey    string
-	model     string
-	cpuprof   string
-	stopProf  func()
+	home       string
+	demo       bool   // --demo: the demo model bundled in the binary
+	checkpoint string // --checkpoint: a model_<step>.pt or Hugging Face directory
+	source     string
+	tag        string
+	step       int
+	override   string
+	precision  string
+	threads    int
+	device     string
+	dev        Device
+	devWhy     string
+	remote     string
+	remoteAPI  string
+	apiKey     string
+	model      string
+	cpuprof    string
+	stopProf   func()
 }
 
 func newRootCmd() *cobra.Command {
@@ -43,6 +45,9 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.useDemo(); err != nil {
+				return err
+			}
 			if g.threads > 0 {
 				kernels.SetThreads(g.threads)
 			}
@@ -77,11 +82,13 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.home, "home", "", "nanochat home (default $NANOCHAT_BASE_DIR or ~/.cache/nanochat)")
+	pf.BoolVar(&g.demo, "demo", false, "use the demo model bundled in this binary (a 7 MB toy, unpacked to the user cache on first use) as the home")
+	pf.StringVar(&g.checkpoint, "checkpoint", "", "load this checkpoint: a model_<step>.pt or a Hugging Face NanoChat directory (config.json, *.safetensors, tokenizer.json)")
 	pf.StringVar(&g.source, "source", "sft", "checkpoint source: base, mid, sft or rl")
 	pf.StringVar(&g.tag, "tag", "", "model tag, e.g. d20 (default: the largest d<N>)")
 	pf.IntVar(&g.step, "step", -1, "training step (-1: the last)")
 	pf.StringVar(&g.override, "override", "", "math the checkpoint cannot tell, e.g. softcap=20,window=SSSL,rope-base=100000,qk-scale=1.2,rope-bf16=true")
-	pf.StringVar(&g.precision, "precision", "bf16", "weights and KV cache in memory: bf16 (fast, like nanochat on GPU) or exact (checkpoint dtypes and fp32 cache, nanochat-on-CPU numerics)")
+	pf.StringVar(&g.precision, "precision", "bf16", "weights and KV cache in memory: bf16 (fast, like nanochat on GPU), int8 (weights quantized at load, CPU only: fastest decode) or exact (checkpoint dtypes and fp32 cache, nanochat-on-CPU numerics)")
 	pf.StringVar(&g.device, "device", "auto", "where to run: auto, cpu, cuda or cuda:N (auto hands over to nanochat-cuda when a usable NVIDIA GPU is present)")
 	pf.StringVar(&g.remote, "remote", "", "use an OpenAI-compatible server (nanochat serve, vLLM, llama-server) or upstream nanochat's chat_web.py at this URL instead of a local checkpoint")
 	pf.StringVar(&g.remoteAPI, "remote-api", "auto", "the --remote server's protocol: auto, openai, or upstream (nanochat's scripts/chat_web.py: chat only, no logprobs)")
@@ -95,9 +102,8 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}
-	if rootRun != nil {
-		root.Args = cobra.NoArgs
-		root.RunE = func(cmd *cobra.Command, args []string) error { return rootRun(g, cmd) }
+	for _, setup := range rootSetup {
+		setup(g, root)
 	}
 	markArgErrors(root)
 	return root
@@ -127,8 +133,9 @@ var usesModel = map[string]bool{"nanochat": true, "chat": true, "eval": true, "b
 // (each file adds its own in an init function).
 var commands []func(*globals) *cobra.Command
 
-// rootRun, when set, runs for "nanochat" with no subcommand (the TUI).
-var rootRun func(g *globals, cmd *cobra.Command) error
+// rootSetup are what other files of this package add to the root command
+// (the TUI's run and flags for "nanochat" with no subcommand, --version).
+var rootSetup []func(g *globals, root *cobra.Command)
 
 func (g *globals) homeDir() string {
 	if g.home != "" {
@@ -139,14 +146,11 @@ func (g *globals) homeDir() string {
 
 func (g *globals) loadOptions() (model.Options, error) {
 	var opts model.Options
-	switch g.precision {
-	case "bf16":
-		opts.Precision = model.BF16
-	case "exact", "fp32", "f32":
-		opts.Precision = model.Exact
-	default:
-		return opts, usageError{fmt.Errorf("--precision %q: want bf16 or exact", g.precision)}
+	p, err := model.ParsePrecision(g.precision)
+	if err != nil {
+		return opts, usageError{fmt.Errorf("--%w", err)}
 	}
+	opts.Precision = p
 	ov, err := model.ParseOverrides(g.override)
 	if err != nil {
 		return opts, usageError{fmt.Errorf("--override: %w", err)}
@@ -155,7 +159,11 @@ func (g *globals) loadOptions() (model.Options, error) {
 	return opts, nil
 }
 
-// resolve finds the checkpoint named by --source/--tag/--step.
+// resolve finds the checkpoint named by --checkpoint, else by
+// --source/--tag/--step.
 func (g *globals) resolve() (home.Checkpoint, error) {
-	return home.Resolve(g.homeDir(), g.source, g.tag, g.step)
+	if g.checkpoint != "" {
+		return home.Parse(g.homeDir(), g.checkpoint)
+	}
+	return resolveCheckpoint(g.homeDir(), g.source, g.tag, g.step)
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/llm/local"
@@ -25,7 +25,18 @@ import (
 
 func init() {
 	commands = append(commands, newTUICmd)
-	rootRun = func(g *globals, cmd *cobra.Command) error { return runTUI(g, cmd, tuiFlags{}) }
+	// Plain "nanochat" is "nanochat tui", flags included.
+	rootSetup = append(rootSetup, func(g *globals, root *cobra.Command) {
+		f := &tuiFlags{}
+		f.add(root.Flags())
+		root.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && f.cont.set {
+				return nil // --continue abc
+			}
+			return cobra.NoArgs(cmd, args)
+		}
+		root.RunE = func(cmd *cobra.Command, args []string) error { return f.run(g, cmd, args) }
+	})
 }
 
 // evalPane, when set (by the eval pane's file), builds the TUI's eval tab.
@@ -35,8 +46,28 @@ type tuiFlags struct {
 	history   string
 	noHistory bool
 	plain     bool
-	cont      string
-	contSet   bool
+	cont      sessionFlag
+}
+
+// add defines the app's flags on fs (of "nanochat tui" and of "nanochat").
+func (f *tuiFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.history, "history", "", "history database (default $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db)")
+	fs.BoolVar(&f.noHistory, "no-history", false, "do not save this session")
+	fs.BoolVar(&f.plain, "plain", false, "no colours (also NO_COLOR=1)")
+	addContinueFlag(fs, &f.cont, "c", "continue a saved session: an ID prefix (--continue abc), or the latest")
+}
+
+// run opens the app; args may hold --continue's ID prefix, given with a
+// space (the flag's value is optional, so the parser leaves it as an
+// argument).
+func (f *tuiFlags) run(g *globals, cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		if !f.cont.set || f.cont.prefix != "" {
+			return usageError{fmt.Errorf("unexpected argument %q (did you mean --continue %s?)", args[0], args[0])}
+		}
+		f.cont.prefix = args[0]
+	}
+	return runTUI(g, cmd, *f)
 }
 
 func newTUICmd(g *globals) *cobra.Command {
@@ -55,23 +86,9 @@ A file that gives one key to two actions is refused, naming both.
 History is kept in $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db.
 With no checkpoints in the nanochat home, the bundled demo model is used.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.contSet = cmd.Flags().Changed("continue")
-			if len(args) == 1 {
-				if !f.contSet || strings.TrimSpace(f.cont) != "" {
-					return usageError{fmt.Errorf("unexpected argument %q (did you mean --continue %s?)", args[0], args[0])}
-				}
-				f.cont = args[0] // --continue abc: the flag's value is optional
-			}
-			return runTUI(g, cmd, f)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return f.run(g, cmd, args) },
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&f.history, "history", "", "history database (default $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db)")
-	fl.BoolVar(&f.noHistory, "no-history", false, "do not save this session")
-	fl.BoolVar(&f.plain, "plain", false, "no colours (also NO_COLOR=1)")
-	fl.StringVarP(&f.cont, "continue", "c", "", "continue a saved session: an ID prefix, or the most recent when empty")
-	fl.Lookup("continue").NoOptDefVal = " "
+	f.add(cmd.Flags())
 	return cmd
 }
 
@@ -113,15 +130,11 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 		}
 	}
 	o := tui.Options{Theme: th, Keys: &keys, DB: db, Banner: banner}
-	if f.contSet {
+	if f.cont.set {
 		if db == nil {
 			return errors.New("--continue needs the history database")
 		}
-		prefix := f.cont
-		if prefix == " " {
-			prefix = ""
-		}
-		s, err := db.FindSession(prefix)
+		s, err := db.FindSession(f.cont.prefix)
 		if err != nil {
 			return err
 		}
@@ -180,7 +193,7 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 		return s.Arch.Generation, s.Params, nil
 	}
 	if fl := cmd.Flags(); g.remote == "" && (fl.Changed("source") || fl.Changed("tag") || fl.Changed("step")) {
-		if ck, err := home.Resolve(homeDir, g.source, g.tag, g.step); err == nil {
+		if ck, err := resolveCheckpoint(homeDir, g.source, g.tag, g.step); err == nil {
 			o.Initial = ck.Name()
 		} else {
 			return err
@@ -196,7 +209,8 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 }
 
 // demoHome finds the demo nanochat home shipped in the repository
-// (testdata/demo/home) near the executable or the working directory.
+// (testdata/demo/home) near the executable or the working directory, else
+// the one bundled in the binary.
 func demoHome() string {
 	var dirs []string
 	if d := os.Getenv("NANOCHAT_DEMO_HOME"); d != "" {
@@ -218,5 +232,5 @@ func demoHome() string {
 			return d
 		}
 	}
-	return ""
+	return bundledDemoHome()
 }

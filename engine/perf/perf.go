@@ -34,7 +34,9 @@ type Shape struct {
 // it: model.Exact, the matrices in their loaded dtypes and an fp32 KV cache
 // (the CPU backend of an Exact model); model.BF16, every matrix and the KV
 // cache in bf16 (the CPU backend of a BF16 model, model.NewCache; the CUDA
-// backend whatever the model's precision). Embedding rows (wte, value
+// backend whatever the model's precision); model.Int8, the matrices as
+// loaded (int8 values plus their fp32 scales, 1.0625 bytes per weight) and
+// a bf16 KV cache. Embedding rows (wte, value
 // embeddings, bigram) are gathered one row per token and left out of the
 // bytes, as are the small gates.
 func ShapeOf(m *model.Model, held model.Precision) Shape {
@@ -63,7 +65,7 @@ func ShapeOf(m *model.Model, held model.Precision) Shape {
 
 // KVElemBytes is the size of one cached K or V element at precision p.
 func KVElemBytes(p model.Precision) int64 {
-	if p == model.BF16 {
+	if p != model.Exact {
 		return 2
 	}
 	return 4

@@ -194,3 +194,57 @@ func readParquet(path string) ([]json.RawMessage, error) {
 	}
 	return rows, nil
 }
+
+// Where names row i (from 0) of what Read(path) returns as its file has
+// it: "…/test.jsonl line 153" (blank lines counted), "…/test.json item
+// 153", "…/00000.parquet row 153" (from 1). It reads the files again, so
+// it is for error messages; a row it cannot place is "row i+1".
+func Where(path string, i int) string {
+	files := []string{path}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		if files, err = listDir(path); err != nil {
+			return fmt.Sprintf("%s row %d", path, i+1)
+		}
+	}
+	for _, f := range files {
+		n, where := rowsIn(f, i)
+		if where != "" {
+			return f + " " + where
+		}
+		i -= n
+	}
+	return fmt.Sprintf("%s row %d", path, i+1)
+}
+
+// rowsIn counts the rows of one data file; when row i is among them it
+// also says where: its line, item or row number.
+func rowsIn(path string, i int) (n int, where string) {
+	if strings.ToLower(filepath.Ext(path)) == ".parquet" {
+		rows, err := readParquet(path)
+		if err != nil || i >= len(rows) {
+			return len(rows), ""
+		}
+		return len(rows), fmt.Sprintf("row %d", i+1)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, ""
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var rows []json.RawMessage
+		if json.Unmarshal(t, &rows) != nil || i >= len(rows) {
+			return len(rows), ""
+		}
+		return len(rows), fmt.Sprintf("item %d", i+1)
+	}
+	for line, l := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		if n == i {
+			return n + 1, fmt.Sprintf("line %d", line+1)
+		}
+		n++
+	}
+	return n, ""
+}

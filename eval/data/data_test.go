@@ -162,3 +162,34 @@ func TestManifestForms(t *testing.T) {
 		t.Errorf("keys = %v", keys)
 	}
 }
+
+// TestWhere names a row by the line of its file, blank lines counted and
+// across the files of a directory, so an error about it can be found.
+func TestWhere(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := write("a.jsonl", "{\"q\": 1}\n\n{\"q\": 2}\n{\"q\": 3}\n")
+	b := write("b.jsonl", "\n{\"q\": 4}\n")
+	for _, tt := range []struct {
+		path string
+		row  int
+		want string
+	}{
+		{a, 0, a + " line 1"},
+		{a, 1, a + " line 3"},
+		{a, 2, a + " line 4"},
+		{dir, 3, b + " line 2"},
+		{dir, 9, dir + " row 6"},
+		{filepath.Join(fixtures, "arc.parquet"), 1, filepath.Join(fixtures, "arc.parquet") + " row 2"},
+	} {
+		if got := Where(tt.path, tt.row); got != tt.want {
+			t.Errorf("Where(%s, %d) = %q, want %q", tt.path, tt.row, got, tt.want)
+		}
+	}
+}

@@ -5,18 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+
+	hf "github.com/nanochat-go/nanochat/hub"
 )
 
 // DefaultEndpoint is the Hugging Face hub.
-const DefaultEndpoint = "https://huggingface.co"
+const DefaultEndpoint = hf.DefaultEndpoint
 
 // Puller downloads a split's parquet export into nanochat's cache layout,
 // like upstream's load_hub_dataset: list the shards at
@@ -81,25 +81,13 @@ func (p *Puller) Pull(ctx context.Context, home string, src Source, force bool) 
 	return m, nil
 }
 
-func (p *Puller) client() *http.Client {
-	if p.Client != nil {
-		return p.Client
-	}
-	return http.DefaultClient
+// hubClient is the download client the Puller's fields describe.
+func (p *Puller) hubClient() *hf.Client {
+	return &hf.Client{HTTP: p.Client, Endpoint: p.Endpoint, Token: p.Token}
 }
 
 func (p *Puller) get(ctx context.Context, url string, hdr map[string]string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	if p.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+p.Token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	return p.client().Do(req)
+	return p.hubClient().Get(ctx, url, hdr)
 }
 
 // list asks the hub for the split's parquet shard URLs.
@@ -127,90 +115,18 @@ func (p *Puller) list(ctx context.Context, src Source) ([]string, error) {
 	return urls, nil
 }
 
-// fetch downloads url to path via path.part, resuming a partial file.
+// fetch downloads url to path via path.part, resuming a partial file
+// (hf.Client.Download).
 func (p *Puller) fetch(ctx context.Context, url, path string, force bool, progress func(done, total, resumed int64)) (ShardInfo, error) {
-	part := path + ".part"
-	if force {
-		os.Remove(part)
-	}
-	h := sha256.New()
-	var have int64
-	if f, err := os.Open(part); err == nil {
-		have, _ = io.Copy(h, f)
-		f.Close()
-	}
-	var hdr map[string]string
-	if have > 0 {
-		hdr = map[string]string{"Range": fmt.Sprintf("bytes=%d-", have)}
-	}
-	resp, err := p.get(ctx, url, hdr)
+	d, err := p.hubClient().Download(ctx, url, path, hf.Want{}, force, progress)
 	if err != nil {
 		return ShardInfo{}, err
 	}
-	defer resp.Body.Close()
-	flags := os.O_CREATE | os.O_WRONLY
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && have > 0:
-		flags |= os.O_APPEND
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && have > 0:
-		// The part file is already complete.
-		resp.Body.Close()
-		return p.finish(part, path, url, have, h)
-	case resp.StatusCode == http.StatusOK:
-		flags |= os.O_TRUNC // no range support: start over
-		have = 0
-		h.Reset()
-	default:
-		return ShardInfo{}, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	f, err := os.OpenFile(part, flags, 0o644)
-	if err != nil {
-		return ShardInfo{}, err
-	}
-	total := int64(-1)
-	if resp.ContentLength >= 0 {
-		total = have + resp.ContentLength
-	}
-	resumed := have
-	done := have
-	buf := make([]byte, 256<<10)
-	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, err := f.Write(buf[:n]); err != nil {
-				f.Close()
-				return ShardInfo{}, err
-			}
-			h.Write(buf[:n])
-			done += int64(n)
-			progress(done, total, resumed)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			f.Close()
-			return ShardInfo{}, fmt.Errorf("GET %s: %w (rerun to resume)", url, rerr)
-		}
-	}
-	if err := f.Close(); err != nil {
-		return ShardInfo{}, err
-	}
-	if total >= 0 && done != total {
-		return ShardInfo{}, fmt.Errorf("GET %s: got %d of %d bytes (rerun to resume)", url, done, total)
-	}
-	return p.finish(part, path, url, done, h)
-}
-
-func (p *Puller) finish(part, path, url string, size int64, h hash.Hash) (ShardInfo, error) {
-	if err := os.Rename(part, path); err != nil {
-		return ShardInfo{}, err
-	}
-	return ShardInfo{URL: url, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return ShardInfo{URL: d.URL, Size: d.Size, SHA256: d.SHA256}, nil
 }
 
 // ErrChecksum marks a shard whose bytes no longer match the manifest.
-var ErrChecksum = errors.New("checksum mismatch")
+var ErrChecksum = hf.ErrChecksum
 
 // Verify checks every shard the manifest lists against its recorded size
 // and sha256 (shards of upstream's plain-list manifests are only checked

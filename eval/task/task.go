@@ -110,13 +110,25 @@ func (t *Task) Items(rows []json.RawMessage) ([]Item, error) {
 	for i, r := range perm {
 		it, err := t.Parse(rows[r])
 		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w", t.Name, r, err)
+			return nil, &RowError{Task: t.Name, Row: r, Err: err}
 		}
 		it.Index, it.Row = i, r
 		items[i] = it
 	}
 	return items, nil
 }
+
+// RowError is a dataset row that does not parse. Row counts the rows as
+// read, from 0, before the shuffle; data.Where names its file and line.
+type RowError struct {
+	Task string
+	Row  int
+	Err  error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("%s: row %d: %v", e.Task, e.Row, e.Err) }
+
+func (e *RowError) Unwrap() error { return e.Err }
 
 // All returns the tasks in upstream's default order (ARC-Easy,
 // ARC-Challenge, MMLU, GSM8K, HumanEval).

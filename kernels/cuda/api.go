@@ -3,6 +3,8 @@ package cuda
 import (
 	"errors"
 	"fmt"
+
+	"github.com/nanochat-go/nanochat/model"
 )
 
 // ErrNotBuilt is returned by every entry point of a binary built without
@@ -22,4 +24,13 @@ type DeviceInfo struct {
 func (d DeviceInfo) String() string {
 	return fmt.Sprintf("cuda:%d %s (sm_%d%d, %d SMs, %.0f GiB)", d.Index, d.Name, d.Major, d.Minor, d.SMs,
 		float64(d.Memory)/(1<<30))
+}
+
+// CheckPrecision refuses the precisions the GPU backend cannot hold: it
+// keeps every matrix in bf16, so int8 (a CPU format) is an error.
+func CheckPrecision(p model.Precision) error {
+	if p == model.Int8 {
+		return fmt.Errorf("cuda backend: --precision %s is CPU-only; use --precision bf16 (or exact) on the GPU, or --device cpu", p)
+	}
+	return nil
 }

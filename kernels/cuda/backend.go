@@ -65,6 +65,9 @@ var _ engine.Backend = (*Backend)(nil)
 // on the device and m stays the caller's, still open, so the caller can
 // put it on another backend.
 func NewBackend(m *model.Model, device int) (engine.Backend, error) {
+	if err := CheckPrecision(m.Prec); err != nil {
+		return nil, err
+	}
 	cfg := m.Config
 	hd := cfg.HeadDim()
 	if err := CheckHeadDim(hd); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nanochat-go/nanochat/model"
 )
 
 // These tests need no GPU: they check the host-side planning and that the
@@ -286,5 +288,18 @@ func TestFatbinUpToDate(t *testing.T) {
 	}
 	if got := fields["toolkit"]; !strings.HasPrefix(got, versionString(ToolkitVersion)+" ") {
 		t.Errorf("manifest toolkit %q, want CUDA %s", got, versionString(ToolkitVersion))
+	}
+}
+
+// The GPU holds bf16 matrices only: int8 is refused with a message naming
+// the way out, the other precisions pass.
+func TestCheckPrecision(t *testing.T) {
+	if err := CheckPrecision(model.Int8); err == nil || !strings.Contains(err.Error(), "CPU-only") {
+		t.Fatalf("int8: %v, want a CPU-only error", err)
+	}
+	for _, p := range []model.Precision{model.BF16, model.Exact} {
+		if err := CheckPrecision(p); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
 	}
 }

@@ -68,9 +68,9 @@ type OpenOptions struct {
 // TokenizerPath is <home>/tokenizer/tokenizer.pkl.
 func TokenizerPath(homeDir string) string { return home.HomeTokenizer(homeDir) }
 
-// Open loads a checkpoint and its tokenizer (the checkpoint's own when it
-// carries one, else the home's: see home.TokenizerFor) and checks they
-// agree.
+// Open loads a checkpoint and its tokenizer (the checkpoint's own if it
+// carries one, see home.TokenizerFor; else o.Home's, or without o.Home
+// ck.Tokenizer) and checks they agree.
 func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 	progress := o.Progress
 	if progress == nil {
@@ -81,9 +81,16 @@ func Open(ck home.Checkpoint, o OpenOptions) (*Model, error) {
 		// <home>/<source>_checkpoints/<tag>/model_<step>.pt
 		homeDir = filepath.Dir(filepath.Dir(filepath.Dir(ck.ModelPath)))
 	}
-	tokPath, _ := home.TokenizerFor(ck.ModelPath, homeDir)
+	tokPath, own := home.TokenizerFor(ck.ModelPath, homeDir)
+	if !own && o.Home == "" && ck.Tokenizer != "" {
+		tokPath = ck.Tokenizer // the home's, as Scan, Resolve or Parse found it
+	}
 	progress("tokenizer " + tokPath)
-	tok, err := tokenizer.Load(tokPath)
+	load := tokenizer.Load
+	if strings.HasSuffix(tokPath, ".json") { // a Hugging Face directory's tokenizer.json
+		load = tokenizer.LoadHF
+	}
+	tok, err := load(tokPath)
 	if err != nil {
 		return nil, err
 	}

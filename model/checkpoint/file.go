@@ -16,9 +16,10 @@ type File struct {
 	Path    string
 	Tensors []*Tensor // in the order they appear in the state dict
 
-	Prefix    string // top-level record prefix, e.g. "model_000650" or "archive"
-	Version   string // contents of <Prefix>/version, e.g. "3"; empty if absent
-	ByteOrder string // "little" or "big", from <Prefix>/byteorder (default "little")
+	Prefix    string            // top-level record prefix, e.g. "model_000650" or "archive"
+	Version   string            // contents of <Prefix>/version, e.g. "3"; empty if absent
+	ByteOrder string            // "little" or "big", from <Prefix>/byteorder (default "little")
+	Metadata  map[string]string // a safetensors file's __metadata__
 
 	byName   map[string]*Tensor
 	storages map[string]*storage

@@ -4,6 +4,7 @@
 package home
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -101,9 +102,16 @@ type stepFile struct {
 	step int
 	path string
 	info os.FileInfo
+	size int64 // of a Hugging Face directory's weights
 }
 
 func (s stepFile) with(source, tag, homeDir string) Checkpoint {
+	if s.info.IsDir() { // a Hugging Face directory
+		c := Checkpoint{Source: source, Tag: tag, Step: s.step, ModelPath: s.path, MetaPath: filepath.Join(s.path, HFConfig),
+			Size: s.size, ModTime: s.info.ModTime()}
+		c.Tokenizer, c.OwnTokenizer = TokenizerFor(s.path, homeDir)
+		return c
+	}
 	dir := filepath.Dir(s.path)
 	c := Checkpoint{Source: source, Tag: tag, Step: s.step, ModelPath: s.path,
 		MetaPath: filepath.Join(dir, fmt.Sprintf("meta_%s.json", strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s.path), "model_"), ".pt"))),
@@ -169,6 +177,9 @@ func listSteps(dir string) ([]stepFile, error) {
 		return nil, fmt.Errorf("scan checkpoints: %w", err)
 	}
 	var steps []stepFile
+	if hf, ok := hfStep(dir); ok {
+		steps = append(steps, hf)
+	}
 	for _, e := range entries {
 		m := stepRe.FindStringSubmatch(e.Name())
 		if m == nil {
@@ -239,9 +250,19 @@ func Resolve(dir, source, tag string, step int) (Checkpoint, error) {
 	return Checkpoint{}, fmt.Errorf("source %q tag %q: no step %d (have %s)", source, tag, step, strings.Join(have, ", "))
 }
 
-// Parse resolves a checkpoint reference: a path to model_<step>.pt, or
-// "source[/tag[/step]]".
+// Parse resolves a checkpoint reference: a path to model_<step>.pt or to a
+// Hugging Face directory, or "source[/tag[/step]]".
 func Parse(dir, ref string) (Checkpoint, error) {
+	if hf, ok := hfStep(ref); ok {
+		parent := filepath.Base(filepath.Dir(ref))
+		source := "hf"
+		for _, s := range Sources {
+			if s.Dir == parent {
+				source = s.Name
+			}
+		}
+		return hf.with(source, filepath.Base(ref), filepath.Dir(filepath.Dir(ref))), nil
+	}
 	if strings.HasSuffix(ref, ".pt") {
 		info, err := os.Stat(ref)
 		if err != nil {
@@ -295,10 +316,16 @@ func HomeTokenizer(homeDir string) string {
 var OwnTokenizers = []string{filepath.Join("tokenizer", TokenizerFile), TokenizerFile}
 
 // TokenizerFor returns the tokenizer.pkl the checkpoint at modelPath uses:
-// its own (tokenizer/tokenizer.pkl or tokenizer.pkl beside model_<step>.pt)
-// when it has one, so that models trained with different tokenizers share
+// its own (tokenizer/tokenizer.pkl or tokenizer.pkl beside model_<step>.pt,
+// tokenizer.json in a Hugging Face directory) when it has one, so that models trained with different tokenizers share
 // a home, else the home's. own reports which.
 func TokenizerFor(modelPath, homeDir string) (path string, own bool) {
+	if info, err := os.Stat(modelPath); err == nil && info.IsDir() {
+		p := filepath.Join(modelPath, HFTokenizer)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
 	dir := filepath.Dir(modelPath)
 	for _, rel := range OwnTokenizers {
 		p := filepath.Join(dir, rel)
@@ -307,4 +334,36 @@ func TokenizerFor(modelPath, homeDir string) (path string, own bool) {
 		}
 	}
 	return HomeTokenizer(homeDir), false
+}
+
+// The files of a Hugging Face NanoChat directory.
+const (
+	HFConfig    = "config.json"
+	HFWeights   = "model.safetensors"
+	HFTokenizer = "tokenizer.json"
+)
+
+// hfStep reports whether dir is a Hugging Face directory (config.json and
+// model.safetensors) and describes it as a step: the step an export
+// recorded in config.json ("nanochat": {"step": N}), else 0.
+func hfStep(dir string) (stepFile, bool) {
+	info, err := os.Stat(dir)
+	if err != nil || !info.IsDir() {
+		return stepFile{}, false
+	}
+	w, err := os.Stat(filepath.Join(dir, HFWeights))
+	if err != nil {
+		return stepFile{}, false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, HFConfig))
+	if err != nil || len(data) > 1<<20 {
+		return stepFile{}, false
+	}
+	var cfg struct {
+		Nanochat struct {
+			Step int `json:"step"`
+		} `json:"nanochat"`
+	}
+	json.Unmarshal(data, &cfg) // a config without it is step 0
+	return stepFile{step: cfg.Nanochat.Step, path: dir, info: info, size: w.Size()}, true
 }

@@ -1,12 +1,14 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/tui/history"
 	"github.com/nanochat-go/nanochat/tui/markdown"
 )
@@ -209,13 +211,19 @@ func (m *Model) handleStream(msg tea.Msg) (*Model, tea.Cmd) {
 		reply.Message = msg.reply
 		reply.ID, reply.ReplyTo = id, replyTo
 		reply.live = nil
+		if msg.err != nil {
+			// The reason is shown under the reply, where it has room.
+			reply.err = m.failReason(msg.err, reply.Role == "completion")
+		}
 		reply.cacheKey.version++
 		m.stream = nil
-		m.lastStats = msg.reply.Stats
+		if st := msg.reply.Stats; st != nil && (st.PromptTokens > 0 || st.Generated > 0) {
+			m.lastStats = st // a generation that never ran has no context use to show
+		}
 		m.refresh()
 		switch {
 		case msg.err != nil:
-			return m, m.Notify("generation failed: " + msg.err.Error())
+			return m, m.Notify("generation failed")
 		case msg.dbErr != nil:
 			return m, m.Notify("history: " + msg.dbErr.Error())
 		}
@@ -333,4 +341,17 @@ func (m *Model) copyFocused() tea.Cmd {
 		how, err := copyFn(text)
 		return copiedMsg{what: what, how: how, err: err}
 	}
+}
+
+// failReason is why a generation failed, with what to do when the
+// conversation did not fit the model's context.
+func (m *Model) failReason(err error, completion bool) string {
+	s := err.Error()
+	if !errors.Is(err, llm.ErrTooLong) {
+		return s
+	}
+	if completion {
+		return s + " (lower max tokens in the settings, or shorten the prompt)"
+	}
+	return fmt.Sprintf("%s (%s edits the message, %s starts a new chat)", s, m.keys.EditLast.Help().Key, m.keys.NewChat.Help().Key)
 }

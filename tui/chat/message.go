@@ -14,6 +14,7 @@ type Message struct {
 	Compare bool // shown beside the reply before it (same prompt, another checkpoint)
 
 	live *markdown.Stream // while the reply streams
+	err  string           // why the generation failed (shown, not stored)
 	// render cache
 	cacheKey  renderKey
 	cacheView string
@@ -34,30 +35,17 @@ func (m *Message) display() string {
 	if m.live != nil {
 		return m.live.Source()
 	}
-	if len(m.Parts) == 0 {
-		return m.Content
-	}
-	var b strings.Builder
-	for _, e := range llm.Replay(m.Parts) {
-		if e.Tool != nil {
-			b.WriteString(toolSpan(*e.Tool, m.Role == "completion"))
-		}
-		b.WriteString(e.Text)
-	}
-	return b.String()
+	plain := m.Role == "completion"
+	return history.Inline(m.Content, m.Parts, func(tc llm.ToolCall) string { return toolSpan(tc, plain) })
 }
 
 // toolSpan is how a calculator call reads in the transcript, as a compact
 // inline span: 123*45 → 5535 (code in markdown, bracketed in plain text).
 func toolSpan(tc llm.ToolCall, plain bool) string {
-	res := tc.Result
-	if !tc.OK {
-		res = "no result"
-	}
 	if plain {
-		return " [" + tc.Expr + " → " + res + "] "
+		return " " + history.PlainChip(tc) + " "
 	}
-	return " `" + tc.Expr + " → " + res + "` "
+	return history.CodeChip(tc)
 }
 
 // codeBlocks returns the bodies of the fenced code blocks in md.

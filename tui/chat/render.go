@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nanochat-go/nanochat/tui/history"
 	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
@@ -43,6 +44,10 @@ func DefaultStyles(th theme.Theme) Styles {
 // compared replies are stacked.
 const minColumn = 36
 
+// readingWidth is the widest a message is laid out, its two-column gutter
+// included: on a wide terminal, lines stay about 100 columns long.
+const readingWidth = 102
+
 // renderTranscript lays out every message at width and records where each
 // message starts (for focus scrolling).
 func (m *Model) renderTranscript(width int) string {
@@ -60,7 +65,7 @@ func (m *Model) renderTranscript(width int) string {
 		var block string
 		n := j - i
 		if n > 1 && (width-2*(n-1))/n >= minColumn {
-			colW := (width - 2*(n-1)) / n
+			colW := min((width-2*(n-1))/n, readingWidth)
 			cols := make([]string, 0, 2*n-1)
 			for k := i; k < j; k++ {
 				if k > i {
@@ -72,7 +77,7 @@ func (m *Model) renderTranscript(width int) string {
 		} else {
 			parts := make([]string, 0, n)
 			for k := i; k < j; k++ {
-				parts = append(parts, m.renderMessage(k, width))
+				parts = append(parts, m.renderMessage(k, min(width, readingWidth)))
 			}
 			block = strings.Join(parts, "\n\n")
 		}
@@ -166,13 +171,15 @@ func (m *Model) body(msg *Message, width int) string {
 	return m.md.Render(msg.display(), width)
 }
 
-// footer is the stats line under a finished reply.
+// footer is the stats line under a finished reply and, when the reply
+// did not end by itself, why it ended. A reply that failed before its
+// first token has no stats worth showing, only the reason.
 func (m *Model) footer(msg *Message) string {
 	if !msg.isReply() || msg.live != nil {
 		return ""
 	}
 	var parts []string
-	if st := msg.Stats; st != nil {
+	if st := msg.Stats; st != nil && (st.PromptTokens > 0 || st.Generated > 0) {
 		parts = append(parts, fmt.Sprintf("%d prompt", st.PromptTokens))
 		if st.CachedTokens > 0 {
 			parts = append(parts, fmt.Sprintf("%d cached", st.CachedTokens))
@@ -186,14 +193,34 @@ func (m *Model) footer(msg *Message) string {
 			parts = append(parts, fmt.Sprintf("%d old turns dropped", st.DroppedTurns))
 		}
 	}
-	line := m.styles.Meta.Render("╰ " + strings.Join(parts, " · "))
+	var end string
+	style := m.styles.Partial
 	switch {
 	case msg.Finish == "error":
-		line += m.styles.Error.Render(" · failed (partial)")
+		style, end = m.styles.Error, "failed"
+		if msg.Content != "" || len(msg.Parts) > 0 {
+			end += " (partial)"
+		}
+		if msg.err != "" {
+			end += ": " + termsafe.String(msg.err)
+		}
 	case msg.Partial:
-		line += m.styles.Partial.Render(" · stopped (partial)")
+		end = "stopped (partial)"
 	case msg.Finish == "length":
-		line += m.styles.Partial.Render(" · hit max tokens")
+		end = history.LengthNote(msg.Message)
+		if end == "filled the context" && msg.Checkpoint == m.info.Name && m.info.ContextLen > 0 {
+			end += fmt.Sprintf(" of %d tokens", m.info.ContextLen)
+		}
+	}
+	if len(parts) == 0 && end == "" {
+		return "" // e.g. a reply opened from an eval sample: no stats kept
+	}
+	line := m.styles.Meta.Render("╰ " + strings.Join(parts, " · "))
+	if end != "" {
+		if len(parts) > 0 {
+			end = " · " + end
+		}
+		line += style.Render(end)
 	}
 	return line
 }

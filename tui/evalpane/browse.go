@@ -10,6 +10,7 @@ import (
 
 	"github.com/nanochat-go/nanochat/eval"
 	"github.com/nanochat-go/nanochat/eval/store"
+	"github.com/nanochat-go/nanochat/eval/task"
 	"github.com/nanochat-go/nanochat/llm"
 	"github.com/nanochat-go/nanochat/tui"
 )
@@ -74,8 +75,13 @@ func (m *Model) openSample() tea.Cmd {
 		text, parts := llm.ParseRaw(r.Outputs[0].Text)
 		msgs = append(msgs, llm.Message{Role: "assistant", Content: text, Parts: parts})
 	}
-	title := fmt.Sprintf("%s #%d", m.selectedTask(), r.Index)
-	return func() tea.Msg { return tui.OpenChatMsg{Title: title, Messages: msgs} }
+	open := tui.OpenChatMsg{Title: fmt.Sprintf("%s #%d", m.tasks[m.cursor].Name, r.Index), Messages: msgs,
+		Checkpoint: m.checkpt.Name, Generation: m.runGen}
+	if m.tasks[m.cursor].Kind == task.Generative {
+		s := m.o.Settings
+		open.Settings = &s
+	}
+	return func() tea.Msg { return open }
 }
 
 // comparison pairs the loaded checkpoint's results on a task with another

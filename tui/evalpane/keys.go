@@ -18,6 +18,7 @@ type KeyMap struct {
 	PageDown key.Binding
 	PageUp   key.Binding
 	Chat     key.Binding
+	Data     key.Binding
 }
 
 // DefaultKeys returns the default bindings.
@@ -38,6 +39,7 @@ func DefaultKeys() KeyMap {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
 		Chat:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open as chat")),
+		Data:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "data file")),
 	}
 }
 
@@ -45,5 +47,5 @@ func DefaultKeys() KeyMap {
 func (k *KeyMap) Bindings() map[string]*key.Binding {
 	return map[string]*key.Binding{"up": &k.Up, "down": &k.Down, "toggle": &k.Toggle, "all": &k.All, "start": &k.Start,
 		"stop": &k.Stop, "samples": &k.Samples, "failures": &k.Failures, "compare": &k.Compare, "next": &k.Next,
-		"prev": &k.Prev, "back": &k.Back, "page_down": &k.PageDown, "page_up": &k.PageUp, "chat": &k.Chat}
+		"prev": &k.Prev, "back": &k.Back, "page_down": &k.PageDown, "page_up": &k.PageUp, "chat": &k.Chat, "data": &k.Data}
 }

@@ -1,17 +1,24 @@
-// Package evalpane is the TUI's eval tab: pick tasks, run them on the
-// loaded checkpoint in the background with live per-task progress
-// (done/total, accuracy ± Wilson CI, items/s, tok/s, ETA), see the results
-// table and ChatCORE, browse samples (failures only on demand), and compare
-// the loaded checkpoint with another one item by item from the result
-// store. All work (data loading, the run, store queries) happens in
-// tea.Cmds; Update only records their messages.
+// Package evalpane is the TUI's eval tab: pick tasks and their data (the
+// home's task_data/, a file as --data takes it, or the demo's toy sets,
+// labelled as such), run them on the loaded checkpoint in the background
+// with live per-task progress (done/total, accuracy ± Wilson CI, items/s,
+// tok/s, ETA), see the results table and ChatCORE, browse samples
+// (failures only on demand), and compare the loaded checkpoint with
+// another one item by item from the result store. All work (data loading,
+// the run, store queries) happens in tea.Cmds; Update only records their
+// messages.
 package evalpane
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
@@ -27,14 +34,20 @@ import (
 
 // Options configure New.
 type Options struct {
-	Theme    theme.Theme
-	Keys     *KeyMap           // default DefaultKeys()
-	Store    *store.Store      // result cache and compare source (nil: neither)
-	Home     string            // nanochat home with task_data/
-	Data     map[string]string // task ID → data path overriding the cache
-	Limit    int               // first N items per task (0: all)
-	Settings llm.Settings      // generative settings (default eval.Defaults())
-	Variant  string            // load options that change numerics, part of the cache key
+	Theme theme.Theme
+	Keys  *KeyMap           // default DefaultKeys()
+	Store *store.Store      // result cache and compare source (nil: neither)
+	Home  string            // nanochat home with task_data/
+	Data  map[string]string // task ID → data path overriding the cache (--data)
+	// Toy are the bundled demo's toy sets by task ID, used where the home
+	// has no data; they are labelled as such wherever they show.
+	Toy map[string]string
+	// PullCommand spells the command that downloads tasks' data (default
+	// "nanochat data pull <ids>").
+	PullCommand func(taskIDs []string) string
+	Limit       int          // first N items per task (0: all)
+	Settings    llm.Settings // generative settings (default eval.Defaults())
+	Variant     string       // load options that change numerics, part of the cache key
 	// Sandbox makes the HumanEval sandbox (default sandbox.New with
 	// upstream's limits).
 	Sandbox func() (*sandbox.Sandbox, error)
@@ -62,8 +75,15 @@ type Model struct {
 
 	tasks    []*task.Task
 	selected map[string]bool
+	touched  bool // the user changed the selection
 	cursor   int
 	mode     mode
+
+	data      map[string]string // task ID → chosen data file (--data, or d)
+	cached    map[string]bool   // task ID → data in the home's task_data/
+	lastPath  map[string]string // task ID → the last path typed
+	input     *textinput.Model  // the data file being typed (nil: none)
+	inputTask *task.Task
 
 	handle   *eval.Handle
 	running  bool
@@ -73,6 +93,8 @@ type Model struct {
 	report   *eval.Report
 	status   string
 	checkpt  eval.Checkpoint // of the last run
+	runGen   string          // the last run's model generation
+	runToy   map[string]bool // the last run's tasks that ran on toy sets
 	failOnly bool
 	sCursor  int // sample browser cursor
 
@@ -92,12 +114,13 @@ func New(o Options) *Model {
 		o.Sandbox = func() (*sandbox.Sandbox, error) { return sandbox.New(sandbox.Options{}) }
 	}
 	m := &Model{o: o, keys: keys, st: newStyles(o.Theme), tasks: task.All(), selected: map[string]bool{},
+		data: maps.Clone(o.Data), cached: map[string]bool{}, lastPath: map[string]string{},
 		prog: map[string]eval.Progress{}, results: map[string][]store.Result{}, width: 80, height: 20}
-	m.bar = progress.New(progress.WithWidth(20), progress.WithoutPercentage(), progress.WithSolidFill(colorString(o.Theme.Accent)))
-	for _, t := range m.tasks {
-		_, hasData := o.Data[t.ID]
-		m.selected[t.ID] = len(o.Data) == 0 || hasData
+	if m.data == nil {
+		m.data = map[string]string{}
 	}
+	m.bar = progress.New(progress.WithWidth(20), progress.WithoutPercentage(), progress.WithSolidFill(colorString(o.Theme.Accent)))
+	m.defaultSelection()
 	return m
 }
 
@@ -106,7 +129,9 @@ type (
 	startedMsg struct {
 		h    *eval.Handle
 		ck   eval.Checkpoint
+		gen  string
 		jobs []eval.Job
+		toy  map[string]bool
 	}
 	eventMsg struct {
 		h *eval.Handle
@@ -121,8 +146,8 @@ type (
 	comparedMsg struct{ c *comparison }
 )
 
-// Init implements tui.Pane.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements tui.Pane: it looks for the tasks' data in the home.
+func (m *Model) Init() tea.Cmd { return m.scan() }
 
 // Title implements tui.Pane.
 func (m *Model) Title() string { return "Eval" }
@@ -134,8 +159,13 @@ func (m *Model) Update(msg tea.Msg) (tui.Pane, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 	case tui.ModelMsg:
 		m.model, m.ck = msg.Model, msg.Checkpoint
+	case scannedMsg:
+		m.cached = msg.cached
+		m.defaultSelection()
+	case dataChosenMsg:
+		m.dataChosen(msg)
 	case startedMsg:
-		m.handle, m.running, m.checkpt = msg.h, true, msg.ck
+		m.handle, m.running, m.checkpt, m.runGen, m.runToy = msg.h, true, msg.ck, msg.gen, msg.toy
 		m.items = map[string][]task.Item{}
 		for _, j := range msg.jobs {
 			m.items[j.Task.ID] = j.Items
@@ -157,7 +187,10 @@ func (m *Model) Update(msg tea.Msg) (tui.Pane, tea.Cmd) {
 		}
 		m.running, m.report = false, msg.rep
 		m.status = "finished"
-		if msg.err != nil {
+		switch {
+		case errors.Is(msg.err, context.Canceled):
+			m.status = "stopped: the finished items are stored; enter runs the rest"
+		case msg.err != nil:
 			m.status = msg.err.Error()
 		}
 	case errMsg:
@@ -175,6 +208,9 @@ func (m *Model) Update(msg tea.Msg) (tui.Pane, tea.Cmd) {
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	k := m.keys
+	if m.input != nil {
+		return m.dataKey(msg)
+	}
 	switch m.mode {
 	case modeSamples:
 		return m.sampleKey(msg)
@@ -189,10 +225,17 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Toggle):
 		if !m.running {
 			id := m.tasks[m.cursor].ID
-			m.selected[id] = !m.selected[id]
+			m.selected[id], m.touched = !m.selected[id], true
 		}
+	case key.Matches(msg, k.Data):
+		if m.running {
+			m.status = "a run is going: s stops it"
+			return nil
+		}
+		return m.editData()
 	case key.Matches(msg, k.All):
 		if !m.running {
+			m.touched = true
 			all := true
 			for _, t := range m.tasks {
 				all = all && m.selected[t.ID]
@@ -242,6 +285,19 @@ func (m *Model) start() tea.Cmd {
 		m.status = "no task selected (space selects)"
 		return nil
 	}
+	// Each task's data: a chosen file or a toy set by path, the cache by
+	// the home (eval.Plan reads it there).
+	files, toy := map[string]string{}, map[string]bool{}
+	for _, t := range tasks {
+		switch src := m.source(t); src.kind {
+		case srcNone:
+			m.status = fmt.Sprintf("%s has no data: %s, or d chooses a file", t.Name, m.pull(t.ID))
+			return nil
+		case srcFile, srcToy:
+			files[t.ID] = src.path
+			toy[t.ID] = src.kind == srcToy
+		}
+	}
 	// The run keeps its model until it ends, even if another checkpoint
 	// replaces it meanwhile (the app then drops only its own reference).
 	// The reference is taken here, in Update, because the app may close
@@ -251,7 +307,7 @@ func (m *Model) start() tea.Cmd {
 		m.status = err.Error()
 		return nil
 	}
-	o, model, ck := m.o, m.model, m.ck
+	o, model, ck, gen := m.o, m.model, m.ck, m.model.Info().Generation
 	return func() tea.Msg {
 		started := false
 		defer func() {
@@ -259,7 +315,7 @@ func (m *Model) start() tea.Cmd {
 				release()
 			}
 		}()
-		jobs, err := eval.Plan{Tasks: tasks, Data: o.Data, Home: o.Home, Limit: o.Limit}.Jobs()
+		jobs, err := eval.Plan{Tasks: tasks, Data: files, Home: o.Home, Limit: o.Limit}.Jobs()
 		if err != nil {
 			return errMsg{err}
 		}
@@ -284,7 +340,7 @@ func (m *Model) start() tea.Cmd {
 			h.Wait()
 			release()
 		}()
-		return startedMsg{h: h, ck: id, jobs: jobs}
+		return startedMsg{h: h, ck: id, gen: gen, jobs: jobs, toy: toy}
 	}
 }
 
@@ -303,6 +359,10 @@ func listen(h *eval.Handle) tea.Cmd {
 // ShortHelp implements tui.Pane.
 func (m *Model) ShortHelp() []key.Binding {
 	k := m.keys
+	if m.input != nil {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "use this data")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+	}
 	switch m.mode {
 	case modeSamples:
 		return []key.Binding{k.Up, k.Down, k.Prev, k.Next, k.Failures, k.Chat, k.Back}
@@ -312,13 +372,33 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.running {
 		return []key.Binding{k.Stop, k.Samples}
 	}
-	return []key.Binding{k.Toggle, k.Start, k.Samples, k.Compare}
+	return []key.Binding{k.Toggle, k.Start, k.Data, k.Samples, k.Compare}
 }
 
 // FullHelp implements tui.Pane.
 func (m *Model) FullHelp() [][]key.Binding {
 	k := m.keys
-	return [][]key.Binding{{k.Up, k.Down, k.Toggle, k.All}, {k.Start, k.Stop, k.Samples, k.Failures}, {k.Compare, k.Prev, k.Next, k.Chat, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down, k.Toggle, k.All, k.Data}, {k.Start, k.Stop, k.Samples, k.Failures}, {k.Compare, k.Prev, k.Next, k.Chat, k.Back}}
+}
+
+var _ tui.StatusPane = (*Model)(nil)
+
+// Status implements tui.StatusPane: the settings evals run with, which
+// are not the chat's (greedy unless set otherwise).
+func (m *Model) Status() string {
+	s := m.o.Settings
+	parts := []string{"eval: greedy"}
+	if s.Temperature > 0 {
+		parts = []string{fmt.Sprintf("eval: T %g · k %d · p %g · seed %d", s.Temperature, s.TopK, s.TopP, s.Seed)}
+	}
+	parts = append(parts, fmt.Sprintf("max %d tokens", s.MaxTokens))
+	if s.Samples > 1 {
+		parts = append(parts, fmt.Sprintf("%d samples", s.Samples))
+	}
+	if m.o.Limit > 0 {
+		parts = append(parts, fmt.Sprintf("first %d items", m.o.Limit))
+	}
+	return strings.Join(parts, " · ")
 }
 
 func colorString(c lipgloss.TerminalColor) string {

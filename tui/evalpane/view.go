@@ -7,7 +7,11 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/nanochat-go/nanochat/eval"
 	"github.com/nanochat-go/nanochat/eval/store"
+	"github.com/nanochat-go/nanochat/eval/task"
+	"github.com/nanochat-go/nanochat/llm"
+	"github.com/nanochat-go/nanochat/tui/history"
 	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
 )
@@ -56,55 +60,134 @@ func (m *Model) header() string {
 func (m *Model) viewTasks() string {
 	var b strings.Builder
 	b.WriteString(m.header() + "\n\n")
+	drop, barW := m.progressLayout(2 + 3 + 1 + 13) // cursor, box, name
 	for i, t := range m.tasks {
-		cursor := "  "
-		if i == m.cursor {
-			cursor = m.st.accent.Render("▸ ")
-		}
-		box := "[ ]"
-		if m.selected[t.ID] {
-			box = "[x]"
-		}
-		line := fmt.Sprintf("%s%s %-13s", cursor, box, t.Name)
-		if p, ok := m.prog[t.ID]; ok && p.Total > 0 {
-			line += " " + m.bar.ViewAs(float64(p.Done)/float64(p.Total))
-			line += fmt.Sprintf(" %d/%d  acc %5.1f%% [%4.1f–%4.1f]", p.Done, p.Total, 100*p.Accuracy, 100*p.Lo, 100*p.Hi)
-			if p.ItemsPerSec > 0 {
-				line += fmt.Sprintf("  %.1f it/s", p.ItemsPerSec)
-				if p.TokensPerSec > 0 {
-					line += fmt.Sprintf("  %.0f tok/s", p.TokensPerSec)
-				}
-				if p.Done < p.Total && m.running {
-					line += "  ETA " + p.ETA.Round(time.Second).String()
-				}
-			}
-			if p.Cached > 0 {
-				line += m.st.muted.Render(fmt.Sprintf("  %d cached", p.Cached))
-			}
-		} else {
-			line += m.st.muted.Render("  " + t.Kind.String())
-		}
-		b.WriteString(line + "\n")
+		b.WriteString(m.taskRow(i, t, drop, barW) + "\n")
+	}
+	if note := m.toyNote(); note != "" {
+		b.WriteString("\n" + m.wrap(m.st.warn, note) + "\n")
 	}
 	if m.report != nil {
 		b.WriteString("\n" + m.st.title.Render("Results") + "\n")
-		b.WriteString(fmt.Sprintf("  %-13s %9s %9s %15s %10s\n", "task", "n", "accuracy", "95% CI", "centered"))
+		b.WriteString(fmt.Sprintf("  %-15s %9s %9s %15s %10s\n", "task", "n", "accuracy", "95% CI", "centered"))
+		toy := false
 		for _, t := range m.report.Tasks {
-			b.WriteString(fmt.Sprintf("  %-13s %9s %8.2f%% %6.2f–%6.2f%% %10.4f  %s\n", t.Name, fmt.Sprintf("%d/%d", t.N, t.Rows),
+			name := t.Name
+			if m.runToy[t.ID] {
+				name, toy = name+" (toy)", true
+			}
+			b.WriteString(fmt.Sprintf("  %-15s %9s %8.2f%% %6.2f–%6.2f%% %10.4f  %s\n", name, fmt.Sprintf("%d/%d", t.N, t.Rows),
 				100*t.Accuracy, 100*t.CI95[0], 100*t.CI95[1], t.Centered, t.Status))
 		}
 		if c := m.report.ChatCORE; c != nil {
 			b.WriteString(fmt.Sprintf("  ChatCORE %.4f", *c))
-			if !m.report.ChatCOREComplete {
+			switch {
+			case toy:
+				b.WriteString(m.st.warn.Render(" (on toy sets: not the benchmark's metric)"))
+			case !m.report.ChatCOREComplete:
 				b.WriteString(m.st.muted.Render(" (partial: upstream needs all five tasks in full)"))
 			}
 			b.WriteString("\n")
 		}
 	}
 	if m.status != "" {
-		b.WriteString("\n" + m.st.muted.Render(termsafe.String(m.status)) + "\n")
+		b.WriteString("\n" + m.wrap(m.st.muted, termsafe.String(m.status)) + "\n")
+	}
+	if m.input != nil {
+		b.WriteString("\n" + m.inputView() + "\n")
 	}
 	return b.String()
+}
+
+// wrap renders text in st, wrapped to the pane's width (View cuts lines).
+func (m *Model) wrap(st lipgloss.Style, text string) string {
+	return st.Width(max(m.width-2, 10)).Render(text)
+}
+
+// field is one number of a task's progress; drop 0 is always kept, the
+// higher the sooner it goes when the row is too wide.
+type field struct {
+	text string
+	drop int
+}
+
+// progressFields are a task's progress numbers, each at a fixed width so
+// that the rows' columns line up.
+func (m *Model) progressFields(p eval.Progress) []field {
+	n := len(fmt.Sprint(p.Total))
+	fs := []field{{fmt.Sprintf(" %*d/%d", n, p.Done, p.Total), 0}, {fmt.Sprintf("  acc %5.1f%%", 100*p.Accuracy), 0},
+		{fmt.Sprintf(" [%4.1f–%5.1f]", 100*p.Lo, 100*p.Hi), 3}}
+	if p.ItemsPerSec > 0 {
+		fs = append(fs, field{fmt.Sprintf("  %5.1f it/s", p.ItemsPerSec), 1})
+		if p.TokensPerSec > 0 {
+			fs = append(fs, field{fmt.Sprintf("  %5.0f tok/s", p.TokensPerSec), 4})
+		}
+		if p.Done < p.Total && m.running {
+			fs = append(fs, field{"  ETA " + p.ETA.Round(time.Second).String(), 2})
+		}
+	}
+	if p.Cached > 0 {
+		fs = append(fs, field{m.st.muted.Render(fmt.Sprintf("  %d cached", p.Cached)), 5})
+	}
+	return fs
+}
+
+// keep joins the fields below drop.
+func keep(fs []field, drop int) string {
+	var b strings.Builder
+	for _, f := range fs {
+		if f.drop < drop {
+			b.WriteString(f.text)
+		}
+	}
+	return b.String()
+}
+
+// progressLayout fits the progress rows to the width, all alike so their
+// columns line up: the bar shrinks (to 8), then the least useful numbers
+// go (cached, tok/s, the CI, the ETA), so the ones kept are never cut. It
+// returns the drop level and the bar width (0: no bar).
+func (m *Model) progressLayout(head int) (drop, bar int) {
+	for drop = 6; ; drop-- {
+		room := 20
+		for _, t := range m.tasks {
+			if p, ok := m.prog[t.ID]; ok && p.Total > 0 {
+				room = min(room, m.width-head-lipgloss.Width(keep(m.progressFields(p), drop))-1)
+			}
+		}
+		if room >= 8 {
+			return drop, room
+		}
+		if drop == 0 {
+			return 0, 0
+		}
+	}
+}
+
+// taskRow is one task's line: its selection, name and, while it runs or
+// after, its progress laid out as progressLayout says; before, its kind
+// and where its data comes from.
+func (m *Model) taskRow(i int, t *task.Task, drop, barW int) string {
+	cursor := "  "
+	if i == m.cursor {
+		cursor = m.st.accent.Render("▸ ")
+	}
+	box := "[ ]"
+	if m.selected[t.ID] {
+		box = "[x]"
+	}
+	head := fmt.Sprintf("%s%s %-13s", cursor, box, t.Name)
+	p, ok := m.prog[t.ID]
+	if !ok || p.Total == 0 {
+		return head + m.st.muted.Render("  "+t.Kind.String()+" · "+termsafe.String(m.label(t)))
+	}
+	bar := ""
+	if barW > 0 {
+		pb := m.bar
+		pb.Width = barW
+		bar = " " + pb.ViewAs(float64(p.Done)/float64(p.Total))
+	}
+	return head + bar + keep(m.progressFields(p), drop)
 }
 
 func (m *Model) viewSamples() string {
@@ -134,7 +217,7 @@ func (m *Model) viewSamples() string {
 			cursor = m.st.accent.Render("▸ ")
 		}
 		b.WriteString(fmt.Sprintf("%s%s #%-5d gold %-8q got %-8q %s\n", cursor, mark, r.Index, clip(r.Gold, 8), clip(r.Predicted, 8),
-			m.st.muted.Render(oneLine(firstOutput(r), 40))))
+			m.st.muted.Render(oneLine(plainOutput(firstOutput(r)), 40))))
 	}
 	r := list[cur]
 	b.WriteString("\n" + m.st.title.Render(fmt.Sprintf("item %d (row %d)", r.Index, r.Row)) +
@@ -151,7 +234,7 @@ func (m *Model) viewSamples() string {
 		if o.Detail != "" {
 			head += " · " + o.Detail
 		}
-		b.WriteString(m.st.accent.Render(termsafe.String(head)) + "\n" + termsafe.String(o.Text) + "\n")
+		b.WriteString(m.st.accent.Render(termsafe.String(head)) + "\n" + m.output(o.Text) + "\n")
 	}
 	return b.String()
 }
@@ -186,9 +269,33 @@ func (m *Model) viewCompare() string {
 		if i == c.cursor {
 			cursor = m.st.accent.Render("▸ ")
 		}
-		b.WriteString(fmt.Sprintf("%s%s #%-5d gold %-8q %s\n", cursor, who, r.Index, clip(r.Gold, 8), m.st.muted.Render(oneLine(firstOutput(r), 50))))
+		b.WriteString(fmt.Sprintf("%s%s #%-5d gold %-8q %s\n", cursor, who, r.Index, clip(r.Gold, 8), m.st.muted.Render(oneLine(plainOutput(firstOutput(r)), 50))))
 	}
 	return b.String()
+}
+
+// output is a model's output as the chat shows it: its text, made
+// visible, with each calculator call a chip ([12*7 → 84]) instead of the
+// raw <|python_start|>… tokens the result store keeps.
+func (m *Model) output(raw string) string {
+	text, parts := llm.ParseRaw(raw)
+	if len(parts) == 0 {
+		return termsafe.String(text)
+	}
+	var b strings.Builder
+	for _, e := range llm.Replay(parts) {
+		if e.Tool != nil {
+			b.WriteString(m.st.accent.Render(termsafe.String(history.PlainChip(*e.Tool))))
+		}
+		b.WriteString(termsafe.String(e.Text))
+	}
+	return b.String()
+}
+
+// plainOutput is output without styling, for one-line summaries.
+func plainOutput(raw string) string {
+	text, parts := llm.ParseRaw(raw)
+	return history.Inline(text, parts, history.PlainChip)
 }
 
 func firstOutput(r store.Result) string {

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/nanochat-go/nanochat/llm"
 )
 
 // Export is the JSON form of a session and its conversation.
@@ -61,15 +59,12 @@ func (d *DB) ExportMarkdown(w io.Writer, id string) error {
 			fmt.Fprintf(&b, " · %s", p)
 		}
 		b.WriteString("\n\n")
-		for _, e := range llm.Replay(m.Parts) {
-			if t := e.Tool; t != nil {
-				fmt.Fprintf(&b, "`%s`", t.Expr)
-				if t.OK {
-					fmt.Fprintf(&b, " → `%s`\n\n", t.Result)
-				}
-			}
+		// Calculator calls stay where they happened, as in the app.
+		text := strings.TrimRight(m.Content, "\n")
+		if len(m.Parts) > 0 {
+			text = strings.TrimSpace(Inline(m.Content, m.Parts, CodeChip))
 		}
-		b.WriteString(strings.TrimRight(m.Content, "\n"))
+		b.WriteString(text)
 		b.WriteString("\n")
 	}
 	_, err = io.WriteString(w, b.String())
@@ -110,8 +105,8 @@ func Provenance(m Message) string {
 	}
 	if m.Partial {
 		parts = append(parts, "partial")
-	} else if m.Finish == "length" {
-		parts = append(parts, "hit max tokens")
+	} else if n := LengthNote(m); n != "" {
+		parts = append(parts, n)
 	}
 	return strings.Join(parts, " · ")
 }

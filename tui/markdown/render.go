@@ -30,6 +30,7 @@ func New(style string, profile termenv.Profile) *Renderer {
 
 // Render renders md wrapped to width columns, without glamour's leading
 // and trailing blank lines and with trailing spaces trimmed from each line.
+// Line breaks inside a paragraph are kept, as a model means them.
 // md is untrusted (a model's reply): its control characters are made
 // visible (termsafe) before glamour adds our styling. If glamour fails,
 // the visible text is returned as it is.
@@ -43,6 +44,9 @@ func (r *Renderer) Render(md string, width int) string {
 			glamour.WithStandardStyle(r.style),
 			glamour.WithColorProfile(r.profile),
 			glamour.WithWordWrap(width),
+			// A model's single newlines are line breaks (a GSM8K answer
+			// puts each step on its own line), not soft wraps to merge.
+			glamour.WithPreservedNewLines(),
 		)
 		if err != nil {
 			return md

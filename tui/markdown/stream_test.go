@@ -128,3 +128,20 @@ func BenchmarkFullRenderFrame(b *testing.B) {
 		r.Render(doc, 80)
 	}
 }
+
+// TestLineBreaksKept: a model's single newline is a line break. A GSM8K
+// answer puts each calculation on a line of its own; merged into one
+// paragraph line they read as one run-on sentence.
+func TestLineBreaksKept(t *testing.T) {
+	r := New("notty", termenv.Ascii)
+	got := r.Render("Ruby bakes 8*5 = 40 buttons.\nThere are 40-8 = 32 buttons left.\n#### 32", 80)
+	want := "  Ruby bakes 8*5 = 40 buttons.\n  There are 40-8 = 32 buttons left.\n\n  #### 32"
+	if got != want {
+		t.Errorf("Render:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+	s := NewStream(r)
+	s.Write("One.\nTwo.")
+	if got := s.View(80); !strings.Contains(got, "One.\n  Two.") {
+		t.Errorf("streamed view merged the lines:\n%s", got)
+	}
+}

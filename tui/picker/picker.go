@@ -6,24 +6,28 @@ package picker
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/dustin/go-humanize"
 
 	"github.com/nanochat-go/nanochat/model/home"
 	"github.com/nanochat-go/nanochat/tui/termsafe"
 	"github.com/nanochat-go/nanochat/tui/theme"
+	"github.com/nanochat-go/nanochat/tui/units"
 )
 
 // Item is one checkpoint row; Generation and Params fill in once described.
+// Err says why the checkpoint cannot be used (it failed to load or to be
+// described); the row is marked and the reason shown under the list.
 type Item struct {
 	Checkpoint home.Checkpoint
 	Generation string
 	Params     int64
+	Err        string
 }
 
 // ChosenMsg is sent when the user picks a checkpoint.
@@ -89,11 +93,15 @@ func New(th theme.Theme, keys KeyMap, items []Item, current string) *Model {
 // SetSize bounds the dialog.
 func (m *Model) SetSize(w, h int) { m.width, m.height = min(w, 84), h }
 
-// Describe fills in generation and parameter count of a checkpoint.
-func (m *Model) Describe(name, generation string, params int64) {
+// Describe fills in the generation, parameter count and any error of the
+// checkpoint it names (a load failure already known is kept).
+func (m *Model) Describe(it Item) {
 	for i := range m.items {
-		if m.items[i].Checkpoint.Name() == name {
-			m.items[i].Generation, m.items[i].Params = generation, params
+		if m.items[i].Checkpoint.Name() == it.Checkpoint.Name() {
+			m.items[i].Generation, m.items[i].Params = it.Generation, it.Params
+			if m.items[i].Err == "" {
+				m.items[i].Err = it.Err
+			}
 		}
 	}
 }
@@ -134,26 +142,70 @@ func (m *Model) Update(msg tea.Msg) (*Model, tea.Cmd) {
 	return m, cmd
 }
 
-// apply recomputes the shown rows: source filter, then fuzzy match, best
-// first (ties keep home order).
+// apply recomputes the shown rows: source filter, then the words of the
+// filter, best first (ties keep home order). Each word must match one
+// field of a checkpoint (source, tag, step, generation): "sft d4" is
+// sft/d4 (and d40), never sft/d6. A word no checkpoint has in any field
+// (typed without spaces: "sftd20") is matched fuzzily against the name.
 func (m *Model) apply() {
 	m.shown = m.shown[:0]
+	words := strings.FieldsFunc(strings.ToLower(m.filter.Value()), func(r rune) bool { return r == ' ' || r == '/' })
+	var cands []int
+	for i, it := range m.items {
+		if m.source == 0 || it.Checkpoint.Source == home.Sources[m.source-1].Name {
+			cands = append(cands, i)
+		}
+	}
+	inField := map[string]bool{}
+	for _, w := range words {
+		for _, i := range cands {
+			if fieldScore(w, m.items[i]) > 0 {
+				inField[w] = true
+				break
+			}
+		}
+	}
 	type scored struct{ idx, score int }
 	var hits []scored
-	q := strings.ToLower(strings.ReplaceAll(m.filter.Value(), " ", ""))
-	for i, it := range m.items {
-		if m.source > 0 && it.Checkpoint.Source != home.Sources[m.source-1].Name {
-			continue
+outer:
+	for _, i := range cands {
+		it, total := m.items[i], 0
+		for _, w := range words {
+			s, ok := fieldScore(w, it), true
+			if !inField[w] {
+				s, ok = Fuzzy(w, strings.ToLower(it.Checkpoint.Name()+it.Generation))
+			}
+			if !ok || inField[w] && s == 0 {
+				continue outer
+			}
+			total += s
 		}
-		if s, ok := Fuzzy(q, strings.ToLower(it.Checkpoint.Name()+it.Generation)); ok {
-			hits = append(hits, scored{i, s})
-		}
+		hits = append(hits, scored{i, total})
 	}
 	sort.SliceStable(hits, func(a, b int) bool { return hits[a].score > hits[b].score })
 	for _, h := range hits {
 		m.shown = append(m.shown, h.idx)
 	}
 	m.cursor = min(m.cursor, max(len(m.shown)-1, 0))
+}
+
+// fieldScore is how well word matches one of the item's fields: the whole
+// field, its start, or inside it (0: none).
+func fieldScore(word string, it Item) int {
+	ck := it.Checkpoint
+	best := 0
+	for _, f := range []string{ck.Source, ck.Tag, strconv.Itoa(ck.Step), it.Generation} {
+		f = strings.ToLower(f)
+		switch {
+		case f == word:
+			best = max(best, 100)
+		case strings.HasPrefix(f, word):
+			best = max(best, 50)
+		case strings.Contains(f, word):
+			best = max(best, 20)
+		}
+	}
+	return best
 }
 
 // Fuzzy matches q as a subsequence of s; the score favours consecutive
@@ -198,7 +250,17 @@ func (m *Model) View() string {
 		}
 	}
 	b.WriteString("\n" + m.filter.View() + "\n\n")
-	rows := max(m.height-8, 3)
+	var why string // the reason the checkpoint under the cursor cannot be used
+	if m.cursor < len(m.shown) {
+		if it := m.items[m.shown[m.cursor]]; it.Err != "" {
+			// A load error may quote a file's contents: shown, never obeyed.
+			why = st.Foreground(m.th.Error).Width(max(m.width-6, 10)).Render("✗ " + it.Checkpoint.Name() + " " + termsafe.String(it.Err))
+		}
+	}
+	rows := max(m.height-8-lipgloss.Height(why)-1, 3)
+	if why == "" {
+		rows = max(m.height-8, 3)
+	}
 	first := max(0, min(m.cursor-rows/2, len(m.shown)-rows))
 	if len(m.shown) == 0 {
 		b.WriteString(muted.Render("  no checkpoint matches") + "\n")
@@ -210,19 +272,17 @@ func (m *Model) View() string {
 		if gen == "" {
 			gen = "…"
 		}
-		switch {
-		case it.Params >= 1e9:
-			params = fmt.Sprintf("%.1fB", float64(it.Params)/1e9)
-		case it.Params >= 1e6:
-			params = fmt.Sprintf("%.0fM", float64(it.Params)/1e6)
-		case it.Params > 0:
-			params = fmt.Sprintf("%.0fK", float64(it.Params)/1e3)
+		if it.Params > 0 {
+			params = units.Params(it.Params) // as nanochat models writes it
 		}
 		// A tag is a directory name (or a remote server's model name): shown, never obeyed.
-		line := termsafe.String(fmt.Sprintf("%-5s %-6s %7d  %-3s %6s %9s", ck.Source, ck.Tag, ck.Step, gen, params, humanize.Bytes(uint64(ck.Size))))
+		line := termsafe.String(fmt.Sprintf("%-5s %-6s %7d  %-3s %6s %9s", ck.Source, ck.Tag, ck.Step, gen, params, units.Bytes(ck.Size)))
 		mark := "  "
-		if ck.Name() == m.current {
+		switch {
+		case ck.Name() == m.current:
 			mark = "● "
+		case it.Err != "":
+			mark = "✗ "
 		}
 		if i == m.cursor {
 			line = accent.Bold(true).Render("› " + mark + line)
@@ -230,6 +290,9 @@ func (m *Model) View() string {
 			line = "  " + mark + line
 		}
 		b.WriteString(line + "\n")
+	}
+	if why != "" {
+		b.WriteString("\n" + why + "\n")
 	}
 	b.WriteString("\n" + muted.Render("enter load · tab source · ↑/↓ move · esc close"))
 	return st.Border(lipgloss.RoundedBorder()).BorderForeground(m.th.Subtle).Padding(0, 1).Width(m.width - 2).Render(b.String())

@@ -1,6 +1,7 @@
 package picker
 
 import (
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -41,5 +42,45 @@ func TestFilterAndChoose(t *testing.T) {
 	}
 	if a, _ := Fuzzy("d20", "sft/d20/700"); a <= 0 {
 		t.Errorf("Fuzzy contiguous score = %d, want > 0", a)
+	}
+}
+
+// TestFilterWords: each word of the filter matches a field, so "sft d4"
+// is sft/d4 (and d40, after it), never sft/d6/1514, whose name has a d
+// and later a 4.
+func TestFilterWords(t *testing.T) {
+	items := []Item{
+		{Checkpoint: home.Checkpoint{Source: "sft", Tag: "d6", Step: 1514}, Generation: "A7"},
+		{Checkpoint: home.Checkpoint{Source: "sft", Tag: "d40", Step: 100}, Generation: "A7"},
+		{Checkpoint: home.Checkpoint{Source: "sft", Tag: "d4", Step: 1514}, Generation: "A7"},
+		{Checkpoint: home.Checkpoint{Source: "base", Tag: "d4", Step: 1514}, Generation: "A7"},
+	}
+	for _, tt := range []struct{ filter, want string }{
+		{"sft d4", "sft/d4/1514 sft/d40/100"},
+		{"sft/d4", "sft/d4/1514 sft/d40/100"},
+		{"d6", "sft/d6/1514"},
+		{"sftd6", "sft/d6/1514"},
+		{"1514 a7", "sft/d6/1514 sft/d4/1514 base/d4/1514"},
+		{"rl", ""},
+	} {
+		m := New(theme.Plain(), DefaultKeyMap(), items, "")
+		m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(tt.filter)})
+		var got []string
+		for _, i := range m.shown {
+			got = append(got, items[i].Checkpoint.Name())
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("filter %q shows %q, want %q", tt.filter, strings.Join(got, " "), tt.want)
+		}
+	}
+}
+
+// TestSizesAsModels: the picker writes parameters and sizes as nanochat
+// models does (2.6M, 7.3 MiB), not rounded (3M) or in decimal units (7.7 MB).
+func TestSizesAsModels(t *testing.T) {
+	items := []Item{{Checkpoint: home.Checkpoint{Source: "sft", Tag: "d4", Step: 1514, Size: 7_654_321}, Generation: "A7", Params: 2_612_480}}
+	v := New(theme.Plain(), DefaultKeyMap(), items, "").View()
+	if !strings.Contains(v, "2.6M   7.3 MiB") {
+		t.Errorf("picker row:\n%s\nwant 2.6M and 7.3 MiB", v)
 	}
 }

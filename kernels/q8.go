@@ -1,0 +1,159 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
+
+// QGroup is the number of consecutive weights of a row that share one
+// scale in the int8 format of QuantizeQ8 and MatMulQ8. With fp32 scales a
+// weight costs 1 + 4/QGroup = 1.0625 bytes (bf16: 2).
+const QGroup = 64
+
+// QuantizeQ8 quantizes w (rows×cols, row-major, cols a multiple of QGroup)
+// to int8 with one symmetric scale per group of QGroup weights of a row:
+//
+//	for g := range len(w) / QGroup {
+//		a := max_i |w[g*QGroup+i]|
+//		s[g] = a / 127                       // 0 for an all-zero group
+//		for i := range QGroup {
+//			q[g*QGroup+i] = int8(RoundToEven(w[g*QGroup+i] / s[g]))   // 0 when s[g] = 0
+//		}
+//	}
+//
+// so each weight is s·q within s/2 = max|w|/254 of its group. Non-finite
+// weights are an error. Work is split across the pool.
+func QuantizeQ8(q []int8, s []float32, w []float32) error {
+	if len(w)%QGroup != 0 || len(q) < len(w) || len(s) < len(w)/QGroup {
+		return fmt.Errorf("kernels: QuantizeQ8: %d weights (want a multiple of %d) into %d values and %d scales", len(w), QGroup, len(q), len(s))
+	}
+	ng := len(w) / QGroup
+	var bad atomic.Bool
+	parallel(ng, 256, funcRunner(func(lo, hi int) {
+		if !quantizeQ8Groups(q[lo*QGroup:hi*QGroup], s[lo:hi], w[lo*QGroup:hi*QGroup]) {
+			bad.Store(true)
+		}
+	}))
+	if bad.Load() {
+		return fmt.Errorf("kernels: QuantizeQ8: weights not finite")
+	}
+	return nil
+}
+
+// quantizeQ8Groups is QuantizeQ8's loop over whole groups; it reports
+// whether every weight was finite.
+func quantizeQ8Groups(q []int8, s []float32, w []float32) bool {
+	ok := true
+	for g := range s {
+		wg, qg := w[g*QGroup:(g+1)*QGroup], q[g*QGroup:(g+1)*QGroup]
+		var a float32
+		for _, v := range wg {
+			a = max(a, float32(math.Abs(float64(v))))
+		}
+		if math.IsInf(float64(a), 0) || math.IsNaN(float64(a)) {
+			ok = false
+		}
+		sc := a / 127
+		s[g] = sc
+		if sc == 0 {
+			clear(qg)
+			continue
+		}
+		for i, v := range wg {
+			qg[i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(sc)))))
+		}
+	}
+	return ok
+}
+
+// MatMulQ8 is MatMul with int8 weights q and per-group scales s as
+// QuantizeQ8 writes them (in a multiple of QGroup); activations and sums
+// stay float32:
+//
+//	for t := range T {
+//		for o := range out {
+//			var a float32
+//			for i := range in {
+//				a += x[t*in+i] * (s[(o*in+i)/QGroup] * float32(q[o*in+i]))
+//			}
+//			y[t*out+o] = a
+//		}
+//	}
+//
+// The fast paths sum each group first and scale it once (T == 1, a GEMV
+// that streams the 1.06 bytes per weight once), or widen blocks of weights
+// to fp32 into L2 and run MatMul's GEMM tiles (T > 1); each output is
+// within 1e-5·Σ|x·w| + 1e-6 of the loop above.
+func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
+	checkMatMul("MatMulQ8", len(y), len(x), len(q), T, in, out)
+	if in%QGroup != 0 || len(s) < out*in/QGroup {
+		panic(fmt.Sprintf("kernels: MatMulQ8: in=%d out=%d needs in a multiple of %d and %d scales, got %d", in, out, QGroup, out*in/QGroup, len(s)))
+	}
+	if T == 0 || out == 0 {
+		return
+	}
+	im := cur.Load()
+	y = y[:T*out]
+	if in == 0 {
+		clear(y)
+		return
+	}
+	if T > 1 {
+		gemmQ8(im, y, x, q, s, T, in, out)
+		return
+	}
+	g := gemvPool.Get().(*gemvTask)
+	*g = gemvTask{im: im, y: y, x: x[:in], wq: q, ws: s, in: in, kMain: in}
+	if in*out < serialOps {
+		g.run(0, out)
+	} else {
+		parallel(out, 4, g)
+	}
+	*g = gemvTask{}
+	gemvPool.Put(g)
+}
+
+// DequantizeQ8 is:
+//
+//	for i := range dst { dst[i] = s[i/QGroup] * float32(q[i]) }
+//
+// for len(dst) a multiple of QGroup (one row of a quantized matrix).
+func DequantizeQ8(dst []float32, q []int8, s []float32) {
+	if len(dst)%QGroup != 0 || len(q) < len(dst) || len(s) < len(dst)/QGroup {
+		panic(fmt.Sprintf("kernels: DequantizeQ8: %d values from %d and %d scales", len(dst), len(q), len(s)))
+	}
+	if len(dst) > 0 {
+		cur.Load().dequantQ8(dst, q[:len(dst)], s[:len(dst)/QGroup])
+	}
+}
+
+func gemvQ8Go(y, x []float32, q []int8, s []float32, k int) {
+	x = x[:k]
+	ng := k / QGroup
+	for r := range y {
+		qr, sr := q[r*k:(r+1)*k], s[r*ng:(r+1)*ng]
+		var acc float32
+		for g, sc := range sr {
+			xg, qg := x[g*QGroup:(g+1)*QGroup], qr[g*QGroup:(g+1)*QGroup]
+			var a0, a1, a2, a3 float32
+			for i := 0; i < QGroup; i += 4 {
+				a0 += xg[i] * float32(qg[i])
+				a1 += xg[i+1] * float32(qg[i+1])
+				a2 += xg[i+2] * float32(qg[i+2])
+				a3 += xg[i+3] * float32(qg[i+3])
+			}
+			acc += sc * ((a0 + a1) + (a2 + a3))
+		}
+		y[r] = acc
+	}
+}
+
+func dequantQ8Go(dst []float32, q []int8, s []float32) {
+	for g, sc := range s {
+		d, qg := dst[g*QGroup:(g+1)*QGroup], q[g*QGroup:(g+1)*QGroup]
+		for i, v := range qg {
+			d[i] = sc * float32(v)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// int8 weight kernels (MatMulQ8): groups of 64 int8 weights, one fp32 scale
+// each, widened in registers (VPMOVSXBD straight from memory, VCVTDQ2PS)
+// and multiplied into fp32 x; each group's sum is scaled once.
+
+// func gemvQ8AVX2(y, x *float32, q *int8, s *float32, k, rows int)
+// For r < rows: y[r] = Σ_g s[g]·Σ_{i<64} x[64g+i]·q[64g+i] over the row's
+// k/64 groups; rows are k bytes apart and their scales k/64 floats apart
+// (both contiguous), so the weights stream strictly in order. k is a
+// positive multiple of 64. Two accumulators (even and odd groups) keep the
+// scaled adds off one dependency chain.
+TEXT ·gemvQ8AVX2(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ q+16(FP), DX
+	MOVQ s+24(FP), R10
+	MOVQ k+32(FP), CX
+	MOVQ rows+40(FP), R9
+
+q8row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ AX, AX
+
+q8loop:
+	VPMOVSXBD (DX)(AX*1), Y4
+	VPMOVSXBD 8(DX)(AX*1), Y5
+	VPMOVSXBD 16(DX)(AX*1), Y6
+	VPMOVSXBD 24(DX)(AX*1), Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS (SI)(AX*4), Y4, Y8
+	VMULPS 32(SI)(AX*4), Y5, Y9
+	VFMADD231PS 64(SI)(AX*4), Y6, Y8
+	VFMADD231PS 96(SI)(AX*4), Y7, Y9
+	VPMOVSXBD 32(DX)(AX*1), Y4
+	VPMOVSXBD 40(DX)(AX*1), Y5
+	VPMOVSXBD 48(DX)(AX*1), Y6
+	VPMOVSXBD 56(DX)(AX*1), Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VFMADD231PS 128(SI)(AX*4), Y4, Y8
+	VFMADD231PS 160(SI)(AX*4), Y5, Y9
+	VFMADD231PS 192(SI)(AX*4), Y6, Y8
+	VFMADD231PS 224(SI)(AX*4), Y7, Y9
+	VADDPS Y9, Y8, Y8
+	VBROADCASTSS (R10), Y10
+	VFMADD231PS Y10, Y8, Y0
+	ADDQ $4, R10
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JGE  q8sum
+	// The odd group, into Y1.
+	VPMOVSXBD (DX)(AX*1), Y4
+	VPMOVSXBD 8(DX)(AX*1), Y5
+	VPMOVSXBD 16(DX)(AX*1), Y6
+	VPMOVSXBD 24(DX)(AX*1), Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS (SI)(AX*4), Y4, Y11
+	VMULPS 32(SI)(AX*4), Y5, Y12
+	VFMADD231PS 64(SI)(AX*4), Y6, Y11
+	VFMADD231PS 96(SI)(AX*4), Y7, Y12
+	VPMOVSXBD 32(DX)(AX*1), Y4
+	VPMOVSXBD 40(DX)(AX*1), Y5
+	VPMOVSXBD 48(DX)(AX*1), Y6
+	VPMOVSXBD 56(DX)(AX*1), Y7
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VFMADD231PS 128(SI)(AX*4), Y4, Y11
+	VFMADD231PS 160(SI)(AX*4), Y5, Y12
+	VFMADD231PS 192(SI)(AX*4), Y6, Y11
+	VFMADD231PS 224(SI)(AX*4), Y7, Y12
+	VADDPS Y12, Y11, Y11
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS Y13, Y11, Y1
+	ADDQ $4, R10
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT  q8loop
+
+q8sum:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ CX, DX
+	DECQ R9
+	JNZ  q8row
+	VZEROUPPER
+	RET
+
+// func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
+// dst[i] = s[i/64]·q[i] for i < n, n a positive multiple of 64.
+TEXT ·dequantQ8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ s+16(FP), R10
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+
+dqloop:
+	VBROADCASTSS (R10), Y15
+	VPMOVSXBD (SI)(AX*1), Y0
+	VPMOVSXBD 8(SI)(AX*1), Y1
+	VPMOVSXBD 16(SI)(AX*1), Y2
+	VPMOVSXBD 24(SI)(AX*1), Y3
+	VPMOVSXBD 32(SI)(AX*1), Y4
+	VPMOVSXBD 40(SI)(AX*1), Y5
+	VPMOVSXBD 48(SI)(AX*1), Y6
+	VPMOVSXBD 56(SI)(AX*1), Y7
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y7, Y7
+	VMULPS Y15, Y0, Y0
+	VMULPS Y15, Y1, Y1
+	VMULPS Y15, Y2, Y2
+	VMULPS Y15, Y3, Y3
+	VMULPS Y15, Y4, Y4
+	VMULPS Y15, Y5, Y5
+	VMULPS Y15, Y6, Y6
+	VMULPS Y15, Y7, Y7
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	VMOVUPS Y2, 64(DI)(AX*4)
+	VMOVUPS Y3, 96(DI)(AX*4)
+	VMOVUPS Y4, 128(DI)(AX*4)
+	VMOVUPS Y5, 160(DI)(AX*4)
+	VMOVUPS Y6, 192(DI)(AX*4)
+	VMOVUPS Y7, 224(DI)(AX*4)
+	ADDQ $4, R10
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT  dqloop
+	VZEROUPPER
+	RET

@@ -1,0 +1,93 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestQuantizeQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	w := randSlice(r, 64*QGroup)
+	for i := range QGroup { // an all-zero group and a group with one big weight
+		w[i] = 0
+		w[QGroup+i] *= 1e-3
+	}
+	w[QGroup+5] = 40
+	q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+	wantQ, wantS := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+	if err := QuantizeQ8(q, s, w); err != nil {
+		t.Fatal(err)
+	}
+	quantizeQ8Ref(wantQ, wantS, w)
+	if !slices.Equal(q, wantQ) || !slices.Equal(s, wantS) {
+		t.Fatalf("QuantizeQ8 differs from the reference loop")
+	}
+	for i, v := range w {
+		if d := math.Abs(float64(s[i/QGroup]*float32(q[i]) - v)); d > float64(s[i/QGroup])/2*(1+1e-6) {
+			t.Fatalf("weight %d: %v quantized to %v·%d, error %g > s/2", i, v, s[i/QGroup], q[i], d)
+		}
+	}
+	w[7] = float32(math.NaN())
+	if err := QuantizeQ8(q, s, w); err == nil {
+		t.Fatal("QuantizeQ8 accepted a NaN weight")
+	}
+	if err := QuantizeQ8(q, s, w[:QGroup+1]); err == nil {
+		t.Fatal("QuantizeQ8 accepted a length that is not a multiple of QGroup")
+	}
+}
+
+// TestMatMulQ8 checks the GEMV (T = 1) and the GEMM (T > 1) of every ISA
+// against exact sums with the dequantized weights, within the tolerance
+// MatMulQ8's doc comment states, and the reference loop likewise.
+func TestMatMulQ8(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for _, sh := range [][3]int{{1, 64, 1}, {1, 128, 37}, {1, 1280, 300}, {1, 5120, 67}, {2, 64, 5}, {3, 192, 9}, {7, 1280, 41}, {13, 2560, 130}, {64, 1344, 70}} {
+			T, in, out := sh[0], sh[1], sh[2]
+			t.Run(fmt.Sprintf("T=%d,in=%d,out=%d", T, in, out), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(uint64(T), uint64(in*out)))
+				x, w := randSlice(r, T*in), randSlice(r, in*out)
+				q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+				if err := QuantizeQ8(q, s, w); err != nil {
+					t.Fatal(err)
+				}
+				y, ref := make([]float32, T*out), make([]float32, T*out)
+				for i := range y {
+					y[i] = float32(math.NaN()) // overwritten, never read
+				}
+				MatMulQ8(y, x, q, s, T, in, out)
+				matMulQ8Ref(ref, x, q, s, T, in, out)
+				want, mag := matMulExact(x, func(i int) float32 { return s[i/QGroup] * float32(q[i]) }, T, in, out)
+				for i := range y {
+					tol := 1e-5*mag[i] + 1e-6
+					if d := math.Abs(float64(y[i]) - want[i]); !(d <= tol) {
+						t.Fatalf("y[%d] = %v, want %v (|Δ| %g > %g)", i, y[i], want[i], d, tol)
+					}
+					if d := math.Abs(float64(ref[i]) - want[i]); !(d <= tol) {
+						t.Fatalf("reference y[%d] = %v, want %v", i, ref[i], want[i])
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestDequantizeQ8(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 5))
+		w := randSlice(r, 5*QGroup)
+		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+		if err := QuantizeQ8(q, s, w); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(w))
+		DequantizeQ8(got, q, s)
+		for i := range got {
+			if want := s[i/QGroup] * float32(q[i]); got[i] != want {
+				t.Fatalf("dst[%d] = %v, want %v", i, got[i], want)
+			}
+		}
+	})
+}
