@@ -321,7 +321,7 @@ func announceScoring(ctx context.Context, m llm.Model, jobs []eval.Job, remote b
 		return fmt.Errorf("%s: %w (the generative tasks run alone: --task gsm8k,humaneval)", strings.Join(names, ", "), err)
 	case method == llm.ChoiceGeneration:
 		fmt.Fprintf(stderr, "nanochat: warning: %s gives no prompt logprobs, so %s will be scored by a one-token greedy answer (1 for the letter it names, 0 for the others), not by the letters' log-probabilities as upstream scores them; results are stored and reported as scoring=generation\n",
-			m.Info().Device, strings.Join(names, ", "))
+			visible(stderr, m.Info().Device), strings.Join(names, ", "))
 	case progress != nil:
 		fmt.Fprintf(progress, "nanochat: %s: letters scored by their log-probabilities (the server's echo + logprobs)\n", strings.Join(names, ", "))
 	}

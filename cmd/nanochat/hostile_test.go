@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -307,6 +308,48 @@ func TestHostileContinueAfterKill(t *testing.T) {
 		}
 		if g := strings.Join(got, " | "); g != c.want {
 			t.Errorf("model saw %q, want %q", g, c.want)
+		}
+	}
+}
+
+// TestHostileNamesFromTheHome: a tag folder named with escape sequences is
+// listed by models and inspect with its control characters visible on a
+// terminal.
+func TestHostileNamesFromTheHome(t *testing.T) {
+	home := t.TempDir()
+	evil := "d4\x1b]2;pwned\a\x1b[2J"
+	for _, dir := range []string{"tokenizer", filepath.Join("chatsft_checkpoints", "d4")} {
+		src := filepath.Join("..", "..", "testdata", "demo", "home", dir)
+		dst := filepath.Join(home, strings.Replace(dir, "d4", evil, 1))
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	asTerminal(t)
+	for _, args := range [][]string{{"models"}, {"inspect", "sft/" + evil}} {
+		cmd := newRootCmd()
+		var out, errOut bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&errOut)
+		cmd.SetArgs(append(args, "--home", home))
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%s: %v (%s)", args[0], err, errOut.String())
+		}
+		if strings.ContainsAny(out.String(), "\x1b\a") || !strings.Contains(out.String(), "d4^[]2;pwned^G^[[2J") {
+			t.Errorf("%s on a terminal:\n%q", args[0], out.String())
 		}
 	}
 }

@@ -30,7 +30,10 @@ func newInspectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			// Directory and tensor names come from the filesystem: on a
+			// terminal their control characters are shown, not obeyed.
+			out, flush := untrusted(cmd.OutOrStdout())
+			defer flush()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")

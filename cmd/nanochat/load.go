@@ -71,7 +71,8 @@ func (g *globals) openModel(ref string, w io.Writer) (llm.Model, error) {
 		return nil, err
 	}
 	if w != nil {
-		fmt.Fprintf(w, "nanochat: using %s on %s\n", m.Info().Name, m.Info().Device)
+		// The name and device are the server's words.
+		fmt.Fprintf(w, "nanochat: using %s on %s\n", visible(w, m.Info().Name), visible(w, m.Info().Device))
 	}
 	return m, nil
 }

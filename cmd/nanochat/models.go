@@ -56,7 +56,10 @@ func newModelsCmd(g *globals) *cobra.Command {
 				}
 				rows = append(rows, r)
 			}
-			out := cmd.OutOrStdout()
+			// Directory and tensor names come from the filesystem: on a
+			// terminal their control characters are shown, not obeyed.
+			out, flush := untrusted(cmd.OutOrStdout())
+			defer flush()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
