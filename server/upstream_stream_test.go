@@ -239,8 +239,8 @@ func TestUpstreamText(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
 			t.Fatalf("stream %q:\ngot  %q\nwant %q", stream, got, want)
 		}
-		if all := []byte(strings.Join(stream, "")); pyDecodeUTF8(all) != decode(all) {
-			t.Fatalf("pyDecodeUTF8(%q) = %q, tokenizer %q", all, pyDecodeUTF8(all), decode(all))
+		if all := []byte(strings.Join(stream, "")); tokenizer.DecodeUTF8(all) != decode(all) {
+			t.Fatalf("DecodeUTF8(%q) = %q, via tokens %q", all, tokenizer.DecodeUTF8(all), decode(all))
 		}
 	}
 }

@@ -28,6 +28,12 @@ func (t *Tokenizer) Decode(ids []int) string {
 	for _, id := range ids {
 		b = t.appendToken(b, id)
 	}
+	return DecodeUTF8(b)
+}
+
+// DecodeUTF8 is Python's b.decode("utf-8", errors="replace"): each maximal
+// subpart of an ill-formed sequence becomes one U+FFFD.
+func DecodeUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
