@@ -165,7 +165,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/completions", s.handleCompletions)
 	m.HandleFunc("GET /v1/models", s.handleModels)
 	m.HandleFunc("GET /v1/models/{name...}", s.handleModel)
-	m.HandleFunc("POST /chat/completions", s.checkUpstream(s.handleUpstreamChat))
+	m.HandleFunc("POST /chat/completions", s.handleUpstreamChat)
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("GET /stats", s.handleStats)
 	page := web.Handler() // the browser chat page and its files

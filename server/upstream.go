@@ -54,12 +54,24 @@ func (s *Server) handleUpstreamChat(w http.ResponseWriter, r *http.Request) {
 		writePy(w, ae.Status, obj("detail", ae.Message))
 		return
 	}
+	// Nesting deeper than maxJSONDepth: Python's json.loads raises
+	// RecursionError, which FastAPI answers like this.
+	if tooDeep(body, maxJSONDepth) {
+		writePy(w, http.StatusBadRequest, obj("detail", "There was an error parsing the body"))
+		return
+	}
 	req, errs := parseUpstream(body)
 	if len(errs) > 0 {
 		writePy(w, http.StatusUnprocessableEntity, obj("detail", errs))
 		return
 	}
 	if msg := req.validate(); msg != "" {
+		writePy(w, http.StatusBadRequest, obj("detail", msg))
+		return
+	}
+	// Our chat template has no rendering for turns that do not alternate
+	// (upstream's checks pass them): a 400 in upstream's style.
+	if msg := upstreamTurns(req.messages); msg != "" {
 		writePy(w, http.StatusBadRequest, obj("detail", msg))
 		return
 	}

@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net/http"
 
 	"github.com/nanochat-go/nanochat/llm"
 )
@@ -21,42 +18,6 @@ func checkRows(m llm.Model, n int) *apiError {
 	}
 	rows := b.BatchRows()
 	return badRequest("n", "n must be at most %d on this server (it decodes %d rows at once), got %d", rows, rows, n)
-}
-
-// checkUpstream runs before chat_web.py's handler and answers, in
-// upstream's style, what upstream would fail on in ways of its own or
-// what our model refuses though upstream's checks pass:
-//
-//   - nesting deeper than maxJSONDepth: Python's json.loads raises
-//     RecursionError, which FastAPI answers 400 "There was an error parsing
-//     the body";
-//   - turns that do not alternate user, assistant, … from user: nanochat's
-//     chat template has no rendering for them, so they get a 400 with the
-//     message's index, like upstream's own checks.
-//
-// Everything else, malformed or not, goes to the handler untouched, so
-// upstream's own errors keep their order and bytes.
-func (s *Server) checkUpstream(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r, s.opts.Limits.BodyBytes)
-		if err != nil {
-			ae := err.(*apiError)
-			writePy(w, ae.Status, obj("detail", ae.Message))
-			return
-		}
-		if tooDeep(body, maxJSONDepth) {
-			writePy(w, http.StatusBadRequest, obj("detail", "There was an error parsing the body"))
-			return
-		}
-		if req, errs := parseUpstream(body); len(errs) == 0 && req.validate() == "" {
-			if msg := upstreamTurns(req.messages); msg != "" {
-				writePy(w, http.StatusBadRequest, obj("detail", msg))
-				return
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next(w, r)
-	}
 }
 
 // upstreamTurns checks that a conversation (upstream allows only user and
