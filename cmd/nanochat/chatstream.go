@@ -154,26 +154,7 @@ func (r *replyStream) finish(ctx context.Context, rep llm.Reply, err error) erro
 		return r.dbErr
 	}
 	m := r.reply
-	row := r.dec.Finish()
-	m.Content, m.Parts, m.Finish = row.Text, row.Parts, ""
-	if len(rep.Rows) > 0 {
-		got := rep.Rows[0]
-		m.Content, m.Finish = got.Text, got.Finish
-		if len(got.Parts) > 0 {
-			m.Parts = got.Parts
-		}
-	}
-	stats := rep.Stats
-	m.Stats = &stats
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		m.Finish = "cancelled"
-	case err != nil:
-		m.Finish = "error"
-	case m.Finish == "":
-		m.Finish = "stop"
-	}
-	m.Partial = m.Finish == "cancelled" || m.Finish == "error"
+	m.Settle(r.dec.Finish(), rep, err != nil, ctx.Err() != nil || errors.Is(err, context.Canceled))
 	return r.log.update(m)
 }
 

@@ -208,26 +208,11 @@ func run(ctx context.Context, j job, out chan<- tea.Msg) {
 // when it returned none, what streamed.
 func finish(j job, rep llm.Reply, err error, ctx context.Context, streamed llm.Row, persist bool, dbErr error, out chan<- tea.Msg) {
 	r := j.reply
-	r.Content, r.Parts = streamed.Text, streamed.Parts
-	if len(rep.Rows) > 0 {
-		row := rep.Rows[0]
-		r.Content, r.Finish = row.Text, row.Finish
-		if len(row.Parts) > 0 {
-			r.Parts = row.Parts
-		}
-	}
-	stats := rep.Stats
-	r.Stats = &stats
 	stopped := ctx.Err() != nil || errors.Is(err, context.Canceled)
-	switch {
-	case stopped:
-		r.Finish, err = "cancelled", nil
-	case err != nil:
-		r.Finish = "error"
-	case r.Finish == "":
-		r.Finish = "stop"
+	r.Settle(streamed, rep, err != nil, stopped)
+	if stopped {
+		err = nil
 	}
-	r.Partial = r.Finish == "cancelled" || r.Finish == "error"
 	if persist {
 		if e := j.db.UpdateMessage(&r); e != nil && dbErr == nil {
 			dbErr = e

@@ -188,3 +188,31 @@ func Title(prompt string) string {
 	}
 	return line
 }
+
+// Settle records how a reply saved as it streamed ended: its text and
+// parts are the model's first row, or what streamed when the model
+// returned none; Finish is "cancelled" when stopped, "error" when failed,
+// else the row's own finish ("stop" when it gave none); a cancelled or
+// failed reply is Partial. The CLI and the app call it before the last
+// update of the row.
+func (m *Message) Settle(streamed llm.Row, rep llm.Reply, failed, stopped bool) {
+	m.Content, m.Parts, m.Finish = streamed.Text, streamed.Parts, ""
+	if len(rep.Rows) > 0 {
+		row := rep.Rows[0]
+		m.Content, m.Finish = row.Text, row.Finish
+		if len(row.Parts) > 0 {
+			m.Parts = row.Parts
+		}
+	}
+	stats := rep.Stats
+	m.Stats = &stats
+	switch {
+	case stopped:
+		m.Finish = "cancelled"
+	case failed:
+		m.Finish = "error"
+	case m.Finish == "":
+		m.Finish = "stop"
+	}
+	m.Partial = m.Finish == "cancelled" || m.Finish == "error"
+}
