@@ -107,7 +107,7 @@ func TestGuardLeavesOtherPanics(t *testing.T) {
 func TestOpenNamedPipe(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model_000001.pt")
 	if err := syscall.Mkfifo(path, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
+		t.Fatalf("mkfifo: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() {

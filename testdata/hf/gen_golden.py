@@ -1,6 +1,6 @@
 """Make the transformers goldens of nanochat's Hugging Face export (not run in CI).
 
-    NANOCHAT_HF_EXPORT_DIR=/tmp/hf-export go test ./model/hf -run TestWriteExportsForGolden
+    NANOCHAT_HF_EXPORT_DIR=/tmp/hf-export go test -tags hfgolden ./model/hf -run TestWriteExportsForGolden
     python testdata/hf/gen_golden.py /tmp/hf-export
 
 needs transformers >= 5 (NanoChatForCausalLM) and torch. For the A0 and A1
