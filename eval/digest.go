@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/nanochat-go/nanochat/model"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // digestChunk is how much of each end of the model file is hashed.
@@ -21,20 +23,11 @@ const digestChunk = 1 << 20
 // its digest. The result is "ck1:" + 24 hex digits.
 func Digest(modelPath, metaPath string) (string, error) {
 	// A named pipe or device would block or never end: regular files only.
-	for _, p := range []string{modelPath, metaPath} {
-		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("digest checkpoint: %q is not a regular file (%v)", p, fi.Mode().Type())
-		}
-	}
-	f, err := os.Open(modelPath)
+	f, fi, err := homefs.Open(modelPath)
 	if err != nil {
 		return "", fmt.Errorf("digest checkpoint: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("digest checkpoint: %w", err)
-	}
 	h := sha256.New()
 	var size [8]byte
 	binary.LittleEndian.PutUint64(size[:], uint64(fi.Size()))
@@ -52,7 +45,7 @@ func Digest(modelPath, metaPath string) (string, error) {
 		}
 	}
 	if metaPath != "" {
-		meta, err := os.ReadFile(metaPath)
+		meta, err := homefs.ReadFile(metaPath, model.MaxJSONBytes)
 		if err != nil {
 			return "", fmt.Errorf("digest checkpoint: %w", err)
 		}

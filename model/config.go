@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // Config is nanochat's GPTConfig as saved in meta_<step>.json "model_config".
@@ -41,9 +41,9 @@ const (
 	// 128-dimension head at MaxSequenceLen (320 MiB). A meta claiming one
 	// huge head and a long context on a tiny checkpoint is refused.
 	MaxRoPEBytes = 512 << 20
-	// maxJSONBytes caps the size of meta and override files (nanochat's
+	// MaxJSONBytes caps the size of meta and override files (nanochat's
 	// are a few kilobytes).
-	maxJSONBytes = 16 << 20
+	MaxJSONBytes = 16 << 20
 )
 
 // Validate checks the invariants the forward pass relies on and the caps
@@ -146,7 +146,7 @@ type Meta struct {
 // ReadMeta reads a meta_<step>.json file. Python's json writes NaN, Infinity
 // and -Infinity, which are accepted here (as null).
 func ReadMeta(path string) (*Meta, error) {
-	data, err := homefs.ReadFile(path, maxJSONBytes)
+	data, err := homefs.ReadFile(path, MaxJSONBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read meta: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/nanochat-go/nanochat/model/checkpoint"
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // This file reads Hugging Face NanoChat directories, as transformers'
@@ -112,7 +112,7 @@ func IsHFDir(path string) bool {
 // must be the one transformers' NanoChat implements (ReLU², no biases,
 // untied head, 4× MLP, plain RoPE, a softcap).
 func ReadHFConfig(path string) (*HFConfig, error) {
-	data, err := homefs.ReadFile(path, maxJSONBytes)
+	data, err := homefs.ReadFile(path, MaxJSONBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

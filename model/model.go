@@ -11,7 +11,7 @@ import (
 
 	"github.com/nanochat-go/nanochat/kernels"
 	"github.com/nanochat-go/nanochat/model/checkpoint"
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // Model is a loaded nanochat GPT ready for Forward. It is safe for
@@ -76,7 +76,7 @@ func ReadOverrideFiles(modelPath string) (Overrides, []string, error) {
 	var ov Overrides
 	var used []string
 	for _, p := range OverrideFiles(modelPath) {
-		data, err := homefs.ReadFile(p, maxJSONBytes)
+		data, err := homefs.ReadFile(p, MaxJSONBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"io/fs"
 
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // mapFile reads path into memory on platforms without mmap support here.

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // Sources in display order with their directories.

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 )
 
 // This file reads a Hugging Face tokenizer.json back (ours, or one that

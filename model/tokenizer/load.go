@@ -3,7 +3,7 @@ package tokenizer
 import (
 	"fmt"
 
-	"github.com/nanochat-go/nanochat/model/internal/homefs"
+	"github.com/nanochat-go/nanochat/model/homefs"
 	"github.com/nanochat-go/nanochat/model/pickle"
 )
 
