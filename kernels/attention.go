@@ -62,9 +62,10 @@ func Attention(out, q, k, v []float32, p Attn) {
 // AttentionBF16 is Attention over a cache that holds k and v as bf16 bits
 // (half the bytes per cached token), widened exactly to fp32, so the result
 // is that of Attention on the widened cache, within the same tolerance.
-// With AVX2 (and in pure Go) single queries read the cache in place,
-// widening in registers; the AVX-512 kernels and the four-query prefill
-// kernels widen each block of 64 keys and values into a per-worker buffer.
+// Single queries read the cache in place, widening in registers (the AVX2
+// kernels, on AVX2 and AVX-512 CPUs, and in pure Go); the AVX-512
+// four-query prefill kernels widen each block of 64 keys and values once
+// into a per-worker buffer shared by the four queries.
 func AttentionBF16(out, q []float32, k, v []uint16, p Attn) {
 	if p.T == 0 || p.NHead == 0 {
 		return

@@ -28,6 +28,11 @@ type impl struct {
 	// x[i]·q[r*k+i] } with k a positive multiple of QGroup and rows k
 	// apart (MatMulQ8).
 	gemvQ8 func(y, x []float32, q []int8, s []float32, k int)
+	// gemvQ8X16 is gemvQ8 against x quantized by quantizeX16 (xq, with a
+	// scale xs per QGroup values): for r := range y { y[r] = Σ_g
+	// float32(s[r*k/QGroup+g]·xs[g])·float32(Σ_{i∈g} xq[i]·q[r*k+i]) },
+	// each group's sum exact in int32.
+	gemvQ8X16 func(y []float32, xq []int16, xs []float32, q []int8, s []float32, k int)
 	// dequantQ8 is DequantizeQ8's loop (len(dst) a multiple of QGroup).
 	dequantQ8 func(dst []float32, q []int8, s []float32)
 
@@ -43,6 +48,7 @@ type impl struct {
 
 	// The vector ops take any length (tails included).
 	dot   func(a, b []float32) float32            // Σ a[i]·b[i], len(a) terms
+	sum   func(a []float32) float32               // Σ a[i], a plain read stream (MeasureBandwidth)
 	axpy  func(alpha float32, x, y []float32)     // y[i] += alpha·x[i]
 	scale func(alpha float32, dst, src []float32) // dst[i] = alpha·src[i]
 	relu2 func(x []float32)                       // x[i] = max(x[i],0)²
@@ -76,6 +82,9 @@ type impl struct {
 	// fmaLoop runs iters iterations of an unrolled FMA loop and returns the
 	// number of floating-point operations done (for MeasurePeakFLOPS).
 	fmaLoop func(iters int) float64
+	// dpLoop is fmaLoop on the bf16 dot-product instruction (for
+	// MeasurePeakBF16FLOPS); nil without one.
+	dpLoop func(iters int) float64
 }
 
 // impls lists the implementations this build and CPU support, best first.
@@ -89,8 +98,9 @@ func init() {
 	cur.Store(impls[0])
 }
 
-// ISA reports the instruction set the kernels currently use: "avx512",
-// "avx2" or "go".
+// ISA reports the instruction set the kernels currently use: "avx512bf16"
+// (AVX-512 with the bf16 dot-product instruction, used by MatMulBF16Fast's
+// GEMM), "avx512", "avx2" or "go".
 func ISA() string { return cur.Load().name }
 
 // ISAs lists the instruction sets available on this machine and build, best
@@ -103,9 +113,10 @@ func ISAs() []string {
 	return s
 }
 
-// SetISA forces the kernels onto one instruction set ("avx512", "avx2" or
-// "go"), for tests and benchmarks. It returns an error, and changes nothing,
-// if this machine or build cannot run it. It is safe to call concurrently with
+// SetISA forces the kernels onto one instruction set (a name ISAs lists):
+// tests and benchmarks use it to run every fallback on a CPU that has a
+// better one, and users through NANOCHAT_ISA / --isa. It returns an error,
+// and changes nothing, if this machine or build cannot run it. It is safe to call concurrently with
 // kernels, but a kernel already running keeps the implementation it started
 // with.
 func SetISA(name string) error {

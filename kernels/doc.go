@@ -8,9 +8,9 @@
 // exact float64 sums, with the tolerance its doc comment states.
 //
 // Three implementations are chosen at run time by CPU feature detection:
-// Go assembly for AVX-512 (F, BW, VL, DQ; plus AVX512_BF16 for
-// MatMulBF16Fast) and for AVX2+FMA on amd64, and pure Go everywhere (forced
-// with the purego build tag). SetISA switches between them for tests and
+// Go assembly for AVX-512 (F, BW, VL, DQ), the same plus AVX512_BF16 for
+// MatMulBF16Fast's GEMM ("avx512bf16"), AVX2+FMA on amd64, and pure Go
+// everywhere (forced with the purego build tag). SetISA switches between them for tests and
 // benchmarks. Work is split across a persistent worker pool (Parallel,
 // SetThreads). The package imports only the standard library and uses no cgo.
 //
@@ -27,14 +27,17 @@
 //     block) over weight blocks copied sequentially into L2. Single-core
 //     efficiency is 80-93% of the FMA peak; bf16 is widened in registers.
 //   - int8 weights (MatMulQ8, groups of QGroup = 64 with an fp32 scale,
-//     1.0625 bytes per weight): the GEMV widens each group in registers
-//     (VPMOVSXBD from memory, VCVTDQ2PS, FMA against fp32 x) and scales
-//     its sum once; the GEMM widens each block to fp32 in the L2 copy and
-//     runs the fp32 tiles. Measured on a 2-core Zen 3 (AVX2 only): 21-23
-//     GB/s of weights against 24-26 for the bf16 GEMV in the same run.
-//   - Attention over the bf16 cache reads it in place on AVX2 and in Go
-//     (1.5-2.1× the widen-a-block path on Zen 3); the AVX-512 kernels still
-//     widen each block into a buffer.
+//     1.0625 bytes per weight): the GEMM widens each block to fp32 in the
+//     L2 copy and runs the fp32 tiles. The GEMV takes x quantized to int16
+//     per group (VPMOVSXBW, VPMADDWD: exact int32 group sums, scaled once;
+//     half the x bytes and about half the instructions of widening the
+//     weights to fp32) and prefetches 1 KiB ahead: 27-32 GB/s against 23-26 for the fp32-x kernel in one run
+//     on a 2-core Zen 3 (AVX2 only); the bf16 GEMV gained 3-12% from the
+//     same prefetch.
+//   - Attention over the bf16 cache: single queries (decode) read it in
+//     place with the AVX2 kernels on AVX2 and AVX-512 CPUs, and in Go
+//     (1.5-2.1× the widen-a-block path on Zen 3); the AVX-512 four-query
+//     prefill kernels widen each block of 64 keys once for four queries.
 //   - The copy also makes batched decode (T = 2..8) stream weights once;
 //     GEMV-shaped kernels for several rows did worse (too much work per byte
 //     to keep DRAM busy).

@@ -199,3 +199,57 @@ dp2loop:
 	STOREROW(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5)
 	VZEROUPPER
 	RET
+
+// func dpLoop512(iters int)
+// 12 independent zmm VDPBF16PS chains per iteration: each is 16 lanes of
+// two bf16 products and their sums, 12·16·4 = 768 flops.
+TEXT ·dpLoop512(SB), NOSPLIT, $0-8
+	MOVQ iters+0(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	TESTQ CX, CX
+	JLE  dploopdone
+
+dploop:
+	// VDPBF16PS Z31, Z30, Z0 (Z0 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xc7
+	// VDPBF16PS Z31, Z30, Z1 (Z1 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xcf
+	// VDPBF16PS Z31, Z30, Z2 (Z2 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xd7
+	// VDPBF16PS Z31, Z30, Z3 (Z3 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	// VDPBF16PS Z31, Z30, Z4 (Z4 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xe7
+	// VDPBF16PS Z31, Z30, Z5 (Z5 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xef
+	// VDPBF16PS Z31, Z30, Z6 (Z6 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xf7
+	// VDPBF16PS Z31, Z30, Z7 (Z7 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	// VDPBF16PS Z31, Z30, Z8 (Z8 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xc7
+	// VDPBF16PS Z31, Z30, Z9 (Z9 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xcf
+	// VDPBF16PS Z31, Z30, Z10 (Z10 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xd7
+	// VDPBF16PS Z31, Z30, Z11 (Z11 += bf16 pairs of Z30·Z31)
+	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	DECQ CX
+	JNZ  dploop
+
+dploopdone:
+	VZEROUPPER
+	RET

@@ -171,6 +171,9 @@ b2row:
 	JEQ  b2tail
 
 b2loop:
+	// Ask for the line 1 KiB ahead: +3-12% of GB/s on Zen 3, 2 threads
+	// (512 or 2048 did no better).
+	PREFETCHT0 1024(DX)(AX*2)
 	VMOVDQU (DX)(AX*2), Y4
 	VMOVDQU 32(DX)(AX*2), Y7
 	VPSLLD $16, Y4, Y5

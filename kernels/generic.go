@@ -10,6 +10,8 @@ var goImpl = &impl{
 	gemvF32:   gemvF32Go,
 	gemvBF16:  gemvBF16Go,
 	gemvQ8:    gemvQ8Go,
+	gemvQ8X16: gemvQ8X16Go,
+	sum:       sumGo,
 	dequantQ8: dequantQ8Go,
 	mr:        2,
 	tile:      gemmTileGo,
@@ -224,4 +226,12 @@ func fmaLoopGo(iters int) float64 {
 		return 0
 	}
 	return float64(iters) * 16
+}
+
+func sumGo(a []float32) float32 {
+	var s float32
+	for _, v := range a {
+		s += v
+	}
+	return s
 }

@@ -59,6 +59,19 @@ func dot512(a, b *float32, n int) float32
 func dotAVX2(a, b *float32, n int) float32
 
 //go:noescape
+func sumAVX2(a *float32, n int) float32
+
+// sumAVX2Go wraps sumAVX2 for both impls.
+func sumAVX2Go(a []float32) float32 {
+	n := len(a) &^ 31
+	var s float32
+	if n > 0 {
+		s = sumAVX2(&a[0], n)
+	}
+	return s + sumGo(a[n:])
+}
+
+//go:noescape
 func axpy512(alpha float32, x, y *float32, n int)
 
 //go:noescape
@@ -89,6 +102,8 @@ func softcap512(x *float32, n int, c float32)
 
 //go:noescape
 func softcapAVX2(x *float32, n int, c float32)
+
+func dpLoop512(iters int)
 
 //go:noescape
 func gemmDP6x4_512(k int, x *uint16, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
@@ -126,6 +141,9 @@ func fmaLoopAVX2(iters int)
 func gemvQ8AVX2(y, x *float32, q *int8, s *float32, k, rows int)
 
 //go:noescape
+func gemvQ8X16AVX2(y *float32, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
+
+//go:noescape
 func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
 
 // gemvQ8AVX2Go and dequantQ8AVX2Go wrap the int8 kernels for both impls
@@ -134,6 +152,13 @@ func gemvQ8AVX2Go(y, x []float32, q []int8, s []float32, k int) {
 	if len(y) > 0 {
 		_, _, _ = x[k-1], q[len(y)*k-1], s[len(y)*k/QGroup-1]
 		gemvQ8AVX2(&y[0], &x[0], &q[0], &s[0], k, len(y))
+	}
+}
+
+func gemvQ8X16AVX2Go(y []float32, xq []int16, xs []float32, q []int8, s []float32, k int) {
+	if len(y) > 0 {
+		_, _, _, _ = xq[k-1], xs[k/QGroup-1], q[len(y)*k-1], s[len(y)*k/QGroup-1]
+		gemvQ8X16AVX2(&y[0], &xq[0], &xs[0], &q[0], &s[0], k, len(y))
 	}
 }
 
@@ -150,20 +175,57 @@ func attnScoresBF16AVX2(s, q *float32, k *uint16, hd, stride, n int, scale float
 //go:noescape
 func attnAccumBF16AVX2(o *float32, v *uint16, e *float32, hd, stride, n int)
 
+// attnScoresBF16AVX2Go and attnAccumBF16AVX2Go wrap the in-place bf16
+// attention kernels for both impls.
+func attnScoresBF16AVX2Go(s, q []float32, k []uint16, hd, stride int, scale float32) {
+	if len(s) == 0 {
+		return
+	}
+	if hd%16 != 0 {
+		attnScoresBF16Go(s, q, k, hd, stride, scale)
+		return
+	}
+	_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
+	attnScoresBF16AVX2(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
+}
+
+func attnAccumBF16AVX2Go(o []float32, v []uint16, e []float32, hd, stride int) {
+	if len(e) == 0 {
+		return
+	}
+	if hd%16 != 0 {
+		attnAccumBF16Go(o, v, e, hd, stride)
+		return
+	}
+	_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
+	attnAccumBF16AVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
+}
+
 var cpu = detectCPU()
 
+// archImpls lists the assembly implementations this CPU runs, best first:
+// avx512bf16 (avx512 plus the bf16 dot-product GEMM tiles of
+// MatMulBF16Fast), avx512, avx2. Each is a complete implementation, so
+// SetISA can force any fallback on a CPU that has the better one.
 func archImpls() []*impl {
 	var s []*impl
 	if cpu.avx512 {
 		if cpu.avx512bf16 {
-			avx512Impl.tileDP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+			dp := *avx512Impl
+			dp.name = "avx512bf16"
+			dp.tileDP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
 				_, _, _ = x[5*ldx+k-1], w[3*ldw+k-1], y[5*ldy+3]
 				gemmDP6x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
 			}
-			avx512Impl.tile2DP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
+			dp.tile2DP = func(k int, x []uint16, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
 				_, _, _ = x[ldx+k-1], w[3*ldw+k-1], y[ldy+3]
 				gemmDP2x4_512(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
 			}
+			dp.dpLoop = func(iters int) float64 {
+				dpLoop512(iters)
+				return float64(iters) * 12 * 16 * 4
+			}
+			s = append(s, &dp)
 		}
 		s = append(s, avx512Impl)
 	}
@@ -178,6 +240,8 @@ var avx512Impl = &impl{
 	kAlign:    16,
 	bf16Perm:  32,
 	gemvQ8:    gemvQ8AVX2Go,
+	gemvQ8X16: gemvQ8X16AVX2Go,
+	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
@@ -319,6 +383,10 @@ var avx512Impl = &impl{
 		}
 		softcapGo(x[n:], c)
 	},
+	// Single queries read a bf16 cache in place with the AVX2 kernels
+	// (an AVX-512 CPU runs them too): no widened copy of the cache.
+	attnScoresB: attnScoresBF16AVX2Go,
+	attnAccumB:  attnAccumBF16AVX2Go,
 	attnScores4: func(s, q []float32, qstride int, k []float32, hd, kstride int, scale float32, mx *[4]float32) {
 		n := len(s) / 4
 		_, _ = q[3*qstride+hd-1], k[(n-1)*kstride+hd-1]
@@ -340,6 +408,8 @@ var avx2Impl = &impl{
 	kAlign:    16,
 	bf16Perm:  16,
 	gemvQ8:    gemvQ8AVX2Go,
+	gemvQ8X16: gemvQ8X16AVX2Go,
+	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
 		if len(y) > 0 {
@@ -439,28 +509,8 @@ var avx2Impl = &impl{
 		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
 		attnAccumAVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
 	},
-	attnScoresB: func(s, q []float32, k []uint16, hd, stride int, scale float32) {
-		if len(s) == 0 {
-			return
-		}
-		if hd%16 != 0 {
-			attnScoresBF16Go(s, q, k, hd, stride, scale)
-			return
-		}
-		_, _ = q[hd-1], k[(len(s)-1)*stride+hd-1]
-		attnScoresBF16AVX2(&s[0], &q[0], &k[0], hd, stride, len(s), scale)
-	},
-	attnAccumB: func(o []float32, v []uint16, e []float32, hd, stride int) {
-		if len(e) == 0 {
-			return
-		}
-		if hd%16 != 0 {
-			attnAccumBF16Go(o, v, e, hd, stride)
-			return
-		}
-		_, _ = o[hd-1], v[(len(e)-1)*stride+hd-1]
-		attnAccumBF16AVX2(&o[0], &v[0], &e[0], hd, stride, len(e))
-	},
+	attnScoresB: attnScoresBF16AVX2Go,
+	attnAccumB:  attnAccumBF16AVX2Go,
 	softcap: func(x []float32, c float32) {
 		n := len(x) &^ 3
 		if n > 0 {

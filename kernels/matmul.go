@@ -109,6 +109,8 @@ type gemvTask struct {
 	wb    []uint16
 	wq    []int8 // int8 weights (MatMulQ8), with their scales ws
 	ws    []float32
+	xq    []int16 // x quantized to int16 for the int8 kernel (quantizeX16), or nil
+	xs    []float32
 	in    int
 	kMain int // the kernels do k < kMain, Go the rest
 }
@@ -119,6 +121,10 @@ func (g *gemvTask) run(lo, hi int) {
 	switch {
 	case kMain == 0:
 		clear(y)
+	case g.wq != nil && g.xq != nil:
+		ng := in / QGroup
+		g.im.gemvQ8X16(y, g.xq, g.xs, g.wq[lo*in:hi*in], g.ws[lo*ng:hi*ng], in)
+		return
 	case g.wq != nil:
 		ng := in / QGroup
 		g.im.gemvQ8(y, g.x, g.wq[lo*in:hi*in], g.ws[lo*ng:hi*ng], in)

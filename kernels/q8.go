@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 )
 
@@ -81,10 +82,13 @@ func quantizeQ8Groups(q []int8, s []float32, w []float32) bool {
 //		}
 //	}
 //
-// The fast paths sum each group first and scale it once (T == 1, a GEMV
-// that streams the 1.06 bytes per weight once), or widen blocks of weights
-// to fp32 into L2 and run MatMul's GEMM tiles (T > 1); each output is
-// within 1e-5·Σ|x·w| + 1e-6 of the loop above.
+// The fast paths widen blocks of weights to fp32 into L2 and run MatMul's
+// GEMM tiles (T > 1), each output within 1e-5·Σ|x·w| + 1e-6 of the loop
+// above; or, for T == 1, stream the 1.06 bytes per weight once in a GEMV
+// that quantizes x to int16 with a scale per group of QGroup (quantizeX16)
+// and sums each group's products exactly in int32 before scaling it once,
+// which adds at most Σ_g max|x_g|/65534·Σ_{i∈g}|w_i| (x not finite: the
+// fp32 GEMV instead, so a NaN or Inf still reaches y).
 func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	checkMatMul("MatMulQ8", len(y), len(x), len(q), T, in, out)
 	if in%QGroup != 0 || len(s) < out*in/QGroup {
@@ -105,6 +109,10 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	}
 	g := gemvPool.Get().(*gemvTask)
 	*g = gemvTask{im: im, y: y, x: x[:in], wq: q, ws: s, in: in, kMain: in}
+	xb := x16Pool.Get().(*x16Buf)
+	if xb.q, xb.s = growI16(xb.q, in), grow(xb.s, in/QGroup); quantizeX16(xb.q, xb.s, x[:in]) {
+		g.xq, g.xs = xb.q, xb.s
+	}
 	if in*out < serialOps {
 		g.run(0, out)
 	} else {
@@ -112,6 +120,22 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	}
 	*g = gemvTask{}
 	gemvPool.Put(g)
+	x16Pool.Put(xb)
+}
+
+// x16Buf holds x quantized to int16 for the int8 GEMV.
+type x16Buf struct {
+	q []int16
+	s []float32
+}
+
+var x16Pool = sync.Pool{New: func() any { return new(x16Buf) }}
+
+func growI16(b []int16, n int) []int16 {
+	if cap(b) < n {
+		return make([]int16, n)
+	}
+	return b[:n]
 }
 
 // DequantizeQ8 is:
@@ -155,5 +179,51 @@ func dequantQ8Go(dst []float32, q []int8, s []float32) {
 		for i, v := range qg {
 			d[i] = sc * float32(v)
 		}
+	}
+}
+
+// quantizeX16 quantizes x (len a multiple of QGroup) to int16 with one
+// symmetric scale per group: xs[g] = max_i |x_g[i]| / 32767 and xq[i] =
+// RoundToEven(x[i]/xs[g]) (0 for an all-zero group), so each value is within
+// xs[g]/2 = max|x_g|/65534 of x. It reports false, leaving the output
+// unspecified, when some x is not finite.
+func quantizeX16(xq []int16, xs []float32, x []float32) bool {
+	for g := range len(x) / QGroup {
+		xg, qg := x[g*QGroup:(g+1)*QGroup], xq[g*QGroup:(g+1)*QGroup]
+		var a float32
+		for _, v := range xg {
+			a = max(a, float32(math.Abs(float64(v))))
+		}
+		if a > math.MaxFloat32 || a != a {
+			return false
+		}
+		sc := a / 32767
+		xs[g] = sc
+		if sc == 0 {
+			clear(qg)
+			continue
+		}
+		inv := 1 / float64(sc)
+		for i, v := range xg {
+			qg[i] = int16(max(-32767, min(32767, math.RoundToEven(float64(v)*inv))))
+		}
+	}
+	return true
+}
+
+func gemvQ8X16Go(y []float32, xq []int16, xs []float32, q []int8, s []float32, k int) {
+	ng := k / QGroup
+	for r := range y {
+		qr, sr := q[r*k:(r+1)*k], s[r*ng:(r+1)*ng]
+		var acc float32
+		for g, sc := range sr {
+			xg, qg := xq[g*QGroup:(g+1)*QGroup], qr[g*QGroup:(g+1)*QGroup]
+			var d int32
+			for i, v := range qg {
+				d += int32(xg[i]) * int32(v)
+			}
+			acc += sc * xs[g] * float32(d)
+		}
+		y[r] = acc
 	}
 }

@@ -104,6 +104,75 @@ q8sum:
 	VZEROUPPER
 	RET
 
+// X16GROUP adds one group of 64 to acc: the products of int16 x and int8
+// weights summed exactly in int32, converted once, scaled by s·xs.
+#define X16GROUP(acc) \
+	PREFETCHT0 1024(DX)(AX*1); \
+	VPMOVSXBW (DX)(AX*1), Y4; \
+	VPMOVSXBW 16(DX)(AX*1), Y5; \
+	VPMOVSXBW 32(DX)(AX*1), Y6; \
+	VPMOVSXBW 48(DX)(AX*1), Y7; \
+	VPMADDWD (SI)(AX*2), Y4, Y4; \
+	VPMADDWD 32(SI)(AX*2), Y5, Y5; \
+	VPMADDWD 64(SI)(AX*2), Y6, Y6; \
+	VPMADDWD 96(SI)(AX*2), Y7, Y7; \
+	VPADDD Y5, Y4, Y4; \
+	VPADDD Y7, Y6, Y6; \
+	VPADDD Y6, Y4, Y4; \
+	VCVTDQ2PS Y4, Y4; \
+	VMOVSS (R10), X8; \
+	VMULSS (R11)(BX*1), X8, X8; \
+	VBROADCASTSS X8, Y8; \
+	VFMADD231PS Y8, Y4, acc; \
+	ADDQ $4, R10; \
+	ADDQ $4, BX; \
+	ADDQ $64, AX; \
+	CMPQ AX, CX
+
+// func gemvQ8X16AVX2(y *float32, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
+// For r < rows: y[r] = Σ_g (s[g]·xs[g])·float32(Σ_{i<64} xq[64g+i]·q[64g+i])
+// over the row's k/64 groups: x quantized to int16 with a scale per group
+// (quantizeX16), each group's products summed exactly in int32 (VPMADDWD:
+// |sum| ≤ 64·127·32767 < 2³¹), converted once and scaled by the product of
+// the two scales; the line 1 KiB ahead is prefetched. Against gemvQ8AVX2 in
+// one run on Zen 3 (2 threads, d20 shapes): 27-32 GB/s vs 23-26. Rows as
+// in gemvQ8AVX2; k a positive multiple of 64. Even and odd groups go to
+// two accumulators.
+TEXT ·gemvQ8X16AVX2(SB), NOSPLIT, $0-56
+	MOVQ y+0(FP), DI
+	MOVQ xq+8(FP), SI
+	MOVQ xs+16(FP), R11
+	MOVQ q+24(FP), DX
+	MOVQ s+32(FP), R10
+	MOVQ k+40(FP), CX
+	MOVQ rows+48(FP), R9
+
+x16row:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ AX, AX
+	XORQ BX, BX
+
+x16loop:
+	X16GROUP(Y0)
+	JGE  x16sum
+	X16GROUP(Y1)
+	JLT  x16loop
+
+x16sum:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ CX, DX
+	DECQ R9
+	JNZ  x16row
+	VZEROUPPER
+	RET
+
 // func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
 // dst[i] = s[i/64]·q[i] for i < n, n a positive multiple of 64.
 TEXT ·dequantQ8AVX2(SB), NOSPLIT, $0-32

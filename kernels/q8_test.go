@@ -49,6 +49,12 @@ func TestMatMulQ8(t *testing.T) {
 			t.Run(fmt.Sprintf("T=%d,in=%d,out=%d", T, in, out), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(T), uint64(in*out)))
 				x, w := randSlice(r, T*in), randSlice(r, in*out)
+				if in >= 2*QGroup { // a group of x with one outlier: the int16 x's worst case
+					for i := range QGroup {
+						x[QGroup+i] *= 1e-3
+					}
+					x[QGroup+9] = 3e3
+				}
 				q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
 				if err := QuantizeQ8(q, s, w); err != nil {
 					t.Fatal(err)
@@ -60,8 +66,12 @@ func TestMatMulQ8(t *testing.T) {
 				MatMulQ8(y, x, q, s, T, in, out)
 				matMulQ8Ref(ref, x, q, s, T, in, out)
 				want, mag := matMulExact(x, func(i int) float32 { return s[i/QGroup] * float32(q[i]) }, T, in, out)
+				xq := x16Bound(x, q, s, T, in, out)
 				for i := range y {
 					tol := 1e-5*mag[i] + 1e-6
+					if T == 1 {
+						tol += xq[i]
+					}
 					if d := math.Abs(float64(y[i]) - want[i]); !(d <= tol) {
 						t.Fatalf("y[%d] = %v, want %v (|Δ| %g > %g)", i, y[i], want[i], d, tol)
 					}
@@ -70,6 +80,50 @@ func TestMatMulQ8(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// x16Bound is, per output, the error MatMulQ8's doc allows the GEMV for
+// quantizing x to int16: Σ_g max|x_g|/65534 · Σ_{i∈g} |w_i|.
+func x16Bound(x []float32, q []int8, s []float32, T, in, out int) []float64 {
+	b := make([]float64, T*out)
+	for t := range T {
+		for o := range out {
+			for g := range in / QGroup {
+				var a, sw float64
+				for i := g * QGroup; i < (g+1)*QGroup; i++ {
+					a = max(a, math.Abs(float64(x[t*in+i])))
+					sw += math.Abs(float64(s[(o*in+i)/QGroup] * float32(q[o*in+i])))
+				}
+				b[t*out+o] += a / 65534 * sw
+			}
+		}
+	}
+	return b
+}
+
+// TestMatMulQ8NotFinite checks that a NaN or an infinity in x reaches the
+// output, as in the loop MatMulQ8 stands for, although the GEMV quantizes
+// x to int16 (which cannot hold one).
+func TestMatMulQ8NotFinite(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 9))
+		in, out := 256, 8
+		w := randSlice(r, in*out)
+		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+		if err := QuantizeQ8(q, s, w); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+			x, y := randSlice(r, in), make([]float32, out)
+			x[100] = bad
+			MatMulQ8(y, x, q, s, 1, in, out)
+			for i, v := range y {
+				if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) && q[i*in+100] != 0 {
+					t.Fatalf("x[100] = %v: y[%d] = %v, want it not finite", bad, i, v)
+				}
+			}
 		}
 	})
 }

@@ -376,3 +376,36 @@ fl2loop:
 fl2done:
 	VZEROUPPER
 	RET
+
+// func sumAVX2(a *float32, n int) float32
+// Σ a[i] for n a positive multiple of 32, in four accumulators: the read
+// stream that MeasureBandwidth times. One run on Zen 3, 2 threads: 34.5-34.9
+// GB/s against 32-33 reading with dotAVX2 and 27-28 with software prefetch
+// (which helps the GEMV kernels, whose loads are spaced out by work).
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ a+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+
+s2loop:
+	VADDPS (SI)(AX*4), Y0, Y0
+	VADDPS 32(SI)(AX*4), Y1, Y1
+	VADDPS 64(SI)(AX*4), Y2, Y2
+	VADDPS 96(SI)(AX*4), Y3, Y3
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  s2loop
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET

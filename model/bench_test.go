@@ -7,9 +7,9 @@ import (
 )
 
 // BenchmarkDecodeD20 is one batch-1 decode step of a random d20-shaped
-// model (bf16 weights) at context 512: the number `nanochat bench` reports
-// as TPOT, without the rest of the command around it. Set NANOCHAT_BENCH_SHAPE
-// to try another shape.
+// model at context 512, with bf16 and int8 weights: the number `nanochat
+// bench` reports as TPOT, without the rest of the command around it. Set
+// NANOCHAT_BENCH_SHAPE to try another shape.
 func BenchmarkDecodeD20(b *testing.B) {
 	shape := os.Getenv("NANOCHAT_BENCH_SHAPE")
 	if shape == "" {
@@ -19,27 +19,32 @@ func BenchmarkDecodeD20(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := NewRandom(cfg, gen, BF16, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	const ctx = 512
-	c, _ := m.NewCache(1, ctx+1)
-	prompt := make([]int, ctx)
-	for i := range prompt {
-		prompt[i] = (i * 7919) % cfg.VocabSize
-	}
-	logits := make([]float32, cfg.VocabSize)
-	if err := m.Forward(c, []Chunk{{0, prompt}}, logits, false); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(m.WeightBytes())
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.TruncateRow(0, ctx)
-		if err := m.Forward(c, []Chunk{{0, []int{i % cfg.VocabSize}}}, logits, false); err != nil {
-			b.Fatal(err)
-		}
+	for _, prec := range []Precision{BF16, Int8} {
+		b.Run(prec.String(), func(b *testing.B) {
+			m, err := NewRandom(cfg, gen, prec, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			const ctx = 512
+			c, _ := m.NewCache(1, ctx+1)
+			prompt := make([]int, ctx)
+			for i := range prompt {
+				prompt[i] = (i * 7919) % cfg.VocabSize
+			}
+			logits := make([]float32, cfg.VocabSize)
+			if err := m.Forward(c, []Chunk{{0, prompt}}, logits, false); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(m.WeightBytes())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c.TruncateRow(0, ctx)
+				if err := m.Forward(c, []Chunk{{0, []int{i % cfg.VocabSize}}}, logits, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

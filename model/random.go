@@ -83,6 +83,7 @@ func NewRandom(cfg Config, gen string, prec Precision, seed uint64) (*Model, err
 		case BF16:
 			m.BF16 = make([]uint16, len(f))
 			kernels.RoundBF16(m.BF16, f)
+			m.RoundX = true
 		case Int8:
 			m.F32 = f
 			if err := m.quantize(); err != nil {

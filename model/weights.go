@@ -18,22 +18,28 @@ const (
 	// Exact keeps every tensor in its checkpoint dtype (fp32 linears stay
 	// fp32): bit-for-bit nanochat-on-CPU numerics.
 	Exact Precision = iota
-	// BF16 rounds fp32 linear weights to bf16 (round-to-nearest-even), as
-	// nanochat does on CUDA; half the memory traffic per decoded token.
+	// BF16 rounds fp32 linear weights to bf16 (round-to-nearest-even) and
+	// every linear's input activations too (kernels.MatMulBF16Fast: bf16
+	// products summed in fp32), as nanochat's bf16 autocast does on CUDA;
+	// half the memory traffic per decoded token, and the bf16 dot-product
+	// GEMM where the CPU has AVX512_BF16.
 	BF16
 	// Int8 quantizes the linear weights (lm_head included) at load to int8
 	// with one symmetric fp32 scale per kernels.QGroup weights of a row
 	// (1.06 bytes per weight; a matrix whose rows are not a multiple of
-	// QGroup stays bf16); activations stay fp32 and the KV cache bf16. CPU
-	// only.
+	// QGroup stays bf16); activations stay fp32 (a decode step's GEMV
+	// quantizes them to int16 per QGroup values, error ≤ 2⁻¹⁶ of the
+	// group's largest) and the KV cache bf16. CPU only.
 	Int8
 )
 
 // NumericsVersion is the revision of the forward pass's arithmetic: it is
 // bumped whenever the logits of some precision may change (2: the int8
-// precision and attention reading the bf16 cache in place), so that
-// results cached under it (eval scores) are not reused across the change.
-const NumericsVersion = 2
+// precision and attention reading the bf16 cache in place; 3: bf16
+// activations at every linear's input under BF16, int16 activations in
+// Int8's GEMV), so that results cached
+// under it (eval scores) are not reused across the change.
+const NumericsVersion = 3
 
 func (p Precision) String() string {
 	switch p {
@@ -68,6 +74,9 @@ type Matrix struct {
 	// i is Scales[i/kernels.QGroup]·Q8[i].
 	Q8     []int8
 	Scales []float32
+	// RoundX rounds the input activations to bf16 as well (BF16 weights
+	// only): kernels.MatMulBF16Fast instead of kernels.MatMulBF16.
+	RoundX bool
 }
 
 // Bytes is the memory the weight occupies.
@@ -85,6 +94,10 @@ func (m *Matrix) Bytes() int64 {
 func (m *Matrix) MatMul(y, x []float32, T int) {
 	if m.Q8 != nil {
 		kernels.MatMulQ8(y[:T*m.Rows], x[:T*m.Cols], m.Q8, m.Scales, T, m.Cols, m.Rows)
+		return
+	}
+	if m.BF16 != nil && m.RoundX {
+		kernels.MatMulBF16Fast(y[:T*m.Rows], x[:T*m.Cols], m.BF16, T, m.Cols, m.Rows)
 		return
 	}
 	if m.BF16 != nil {
@@ -239,6 +252,7 @@ func (ts *tensorSet) matrix(name string, rows, cols int, prec Precision) (Matrix
 	if err == nil && prec == Int8 {
 		err = m.quantize()
 	}
+	m.RoundX = prec == BF16 && m.BF16 != nil
 	if err != nil {
 		return m, fmt.Errorf("tensor %q: %w", name, err)
 	}

@@ -43,6 +43,7 @@ type benchResult struct {
 	Precision     string       `json:"precision"`
 	PeakBandwidth float64      `json:"peak_bandwidth_bytes_per_sec,omitempty"` // 0: not measured (GPU)
 	PeakFLOPS     float64      `json:"peak_flops_per_sec,omitempty"`
+	PeakBF16FLOPS float64      `json:"peak_bf16_dot_flops_per_sec,omitempty"` // 0: no bf16 dot-product instruction
 	LLCLevel      int          `json:"llc_level,omitempty"`
 	LLCBytes      int64        `json:"llc_bytes,omitempty"`
 	WeightsFitLLC bool         `json:"weights_fit_llc"`
@@ -84,11 +85,13 @@ type benchSweep struct {
 
 type benchPrefill struct {
 	TokPerSec  float64 `json:"tok_per_sec"`
-	MFUPercent float64 `json:"mfu_percent,omitempty"`
-	MBUPercent float64 `json:"mbu_percent,omitempty"`
-	Time       float64 `json:"time_sec"`
-	Chunk      int     `json:"chunk_tokens"` // most tokens per forward call
-	Calls      int     `json:"forward_calls"`
+	MFUPercent float64 `json:"mfu_percent,omitempty"` // of the fp32 FMA peak
+	// MFUBF16Percent is of the bf16 dot-product peak, where the CPU has one.
+	MFUBF16Percent float64 `json:"mfu_bf16_dot_percent,omitempty"`
+	MBUPercent     float64 `json:"mbu_percent,omitempty"`
+	Time           float64 `json:"time_sec"`
+	Chunk          int     `json:"chunk_tokens"` // most tokens per forward call
+	Calls          int     `json:"forward_calls"`
 }
 
 func init() { commands = append(commands, newBenchCmd) }
@@ -169,6 +172,7 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) (err error) {
 		fmt.Fprintln(errw, "nanochat: measuring memory bandwidth and FMA peak…")
 		peaks.Bandwidth = kernels.MeasureBandwidth(256 << 20)
 		peaks.FLOPS = kernels.MeasurePeakFLOPS()
+		peaks.BF16FLOPS = kernels.MeasurePeakBF16FLOPS()
 		peaks.LLCLevel, peaks.LLCBytes = perf.LastLevelCache()
 	}
 	type run struct {
@@ -191,6 +195,9 @@ func runBench(cmd *cobra.Command, g *globals, bf benchFlags) (err error) {
 		// and inflate MBU/MFU past 100%.
 		peaks.Bandwidth = max(peaks.Bandwidth, kernels.MeasureBandwidth(256<<20))
 		peaks.FLOPS = max(peaks.FLOPS, kernels.MeasurePeakFLOPS())
+		if peaks.BF16FLOPS > 0 {
+			peaks.BF16FLOPS = max(peaks.BF16FLOPS, kernels.MeasurePeakBF16FLOPS())
+		}
 	}
 	out := cmd.OutOrStdout()
 	results := make([]benchResult, len(runs))
@@ -407,7 +414,7 @@ func benchDecode(be engine.Backend, b, maxLen, steps int, prefill func(engine.Ca
 // arithmetic).
 func (r *benchResult) account(s perf.Shape, p perf.Peaks, bf benchFlags, batches []int, t benchTimes) {
 	P, steps := r.PromptTokens, bf.decodeTokens-1
-	r.PeakBandwidth, r.PeakFLOPS = p.Bandwidth, p.FLOPS
+	r.PeakBandwidth, r.PeakFLOPS, r.PeakBF16FLOPS = p.Bandwidth, p.FLOPS, p.BF16FLOPS
 	r.ContextMid = P + steps/2
 	one := perf.Account(s, perf.Run{Prompt: P, PrefillChunk: bf.prefillChunk, PrefillTime: t.prefill, Batch: 1, DecodeSteps: steps}, p)
 	r.LLCLevel, r.LLCBytes, r.WeightsFitLLC, r.LLCNote = one.LLCLevel, one.LLCBytes, one.WeightsFitLLC, one.Note()
@@ -418,7 +425,7 @@ func (r *benchResult) account(s perf.Shape, p perf.Peaks, bf benchFlags, batches
 	if chunk <= 0 || chunk > P {
 		chunk = P
 	}
-	r.Prefill = benchPrefill{TokPerSec: one.PrefillTokPerSec, MFUPercent: one.PrefillMFU, MBUPercent: one.PrefillMBU,
+	r.Prefill = benchPrefill{TokPerSec: one.PrefillTokPerSec, MFUPercent: one.PrefillMFU, MFUBF16Percent: one.PrefillMFUBF16, MBUPercent: one.PrefillMBU,
 		Time: t.prefill.Seconds(), Chunk: chunk, Calls: one.PrefillCalls}
 	for i, b := range batches {
 		f := perf.Account(s, perf.Run{Prompt: P, Batch: b, DecodeSteps: steps, DecodeTime: t.decode[i]}, p)
@@ -439,7 +446,11 @@ func printBench(w io.Writer, r benchResult) {
 		if r.LLCBytes > 0 {
 			llc = fmt.Sprintf(", L%d cache %s", r.LLCLevel, humanize.IBytes(uint64(r.LLCBytes)))
 		}
-		fmt.Fprintf(w, "device    %s  measured %.1f GB/s, %.0f GFLOP/s fp32 FMA%s\n", r.Device, r.PeakBandwidth/1e9, r.PeakFLOPS/1e9, llc)
+		dot := ""
+		if r.PeakBF16FLOPS > 0 {
+			dot = fmt.Sprintf(", %.0f GFLOP/s bf16 dot", r.PeakBF16FLOPS/1e9)
+		}
+		fmt.Fprintf(w, "device    %s  measured %.1f GB/s, %.0f GFLOP/s fp32 FMA%s%s\n", r.Device, r.PeakBandwidth/1e9, r.PeakFLOPS/1e9, dot, llc)
 	} else {
 		fmt.Fprintf(w, "device    %s  (peaks not measured on this device: no MBU, MFU or ceiling)\n", r.Device)
 	}
@@ -454,8 +465,11 @@ func printBench(w io.Writer, r benchResult) {
 	if r.Prefill.Calls > 1 {
 		calls = fmt.Sprintf("%d forward calls of ≤ %d", r.Prefill.Calls, r.Prefill.Chunk)
 	}
-	fmt.Fprintf(w, "prefill   %d tokens (%s) in %.3f s: %.1f tok/s%s\n\n", r.PromptTokens, calls, r.Prefill.Time, r.Prefill.TokPerSec,
-		pct(", MFU ", r.Prefill.MFUPercent, measured))
+	mfu := pct(", MFU ", r.Prefill.MFUPercent, measured)
+	if r.PeakBF16FLOPS > 0 {
+		mfu += fmt.Sprintf(" of fp32 FMA, %.1f%% of bf16 dot", r.Prefill.MFUBF16Percent)
+	}
+	fmt.Fprintf(w, "prefill   %d tokens (%s) in %.3f s: %.1f tok/s%s\n\n", r.PromptTokens, calls, r.Prefill.Time, r.Prefill.TokPerSec, mfu)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "batch\tTTFT s\tTPOT ms\ttok/s\tMBU %\tMFU %\tceiling tok/s\tsteps\t")
 	note := ""

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,7 @@ type globals struct {
 	model      string
 	cpuprof    string
 	stopProf   func()
+	isa        string
 }
 
 func newRootCmd() *cobra.Command {
@@ -50,6 +52,9 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 			}
 			if g.threads > 0 {
 				kernels.SetThreads(g.threads)
+			}
+			if err := setISA(g.isa); err != nil {
+				return err
 			}
 			if usesModel[cmd.Name()] && g.remote == "" {
 				d, why, err := resolveDevice(g.device)
@@ -96,6 +101,7 @@ nanochat home ($NANOCHAT_BASE_DIR or ~/.cache/nanochat) and runs them in-process
 	pf.StringVar(&g.model, "model", "", "model name on the --remote server (default: its first)")
 	pf.StringVar(&g.cpuprof, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	pf.IntVar(&g.threads, "threads", 0, fmt.Sprintf("compute threads (default %d)", runtime.GOMAXPROCS(0)))
+	pf.StringVar(&g.isa, "isa", os.Getenv("NANOCHAT_ISA"), fmt.Sprintf("CPU kernels to use, one of %s (default $NANOCHAT_ISA, else the first)", strings.Join(kernels.ISAs(), ", ")))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(newModelsCmd(g), newInspectCmd(g), newChatCmd(g))
@@ -166,4 +172,17 @@ func (g *globals) resolve() (home.Checkpoint, error) {
 		return home.Parse(g.homeDir(), g.checkpoint)
 	}
 	return resolveCheckpoint(g.homeDir(), g.source, g.tag, g.step)
+}
+
+// setISA forces the CPU kernels onto one instruction set (--isa,
+// $NANOCHAT_ISA; "" keeps the best this CPU has). A name this CPU or build
+// cannot run is a usage error naming the ones it can.
+func setISA(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := kernels.SetISA(name); err != nil {
+		return usageError{fmt.Errorf("--isa %q: this CPU and build run %s", name, strings.Join(kernels.ISAs(), ", "))}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nanochat-go/nanochat/kernels"
 	"github.com/nanochat-go/nanochat/kernels/cuda"
 )
 
@@ -23,8 +24,8 @@ func init() {
 }
 
 // versionText is what nanochat --version prints: the version, the commit
-// it was built from, the Go toolchain and target, the build tags, and the
-// GPU images of the CUDA kernels (in this binary or not).
+// it was built from, the Go toolchain and target, the build tags, the CPU
+// kernels this machine runs, and the GPU images of the CUDA kernels (in this binary or not).
 func versionText() string {
 	v, commit, when, dirty, tags, cgo := version, "unknown (not stamped: built outside git or with -buildvcs=false)", "", false, "", "off"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -65,6 +66,7 @@ func versionText() string {
 	fmt.Fprintf(&b, "commit      %s\n", commit)
 	fmt.Fprintf(&b, "go          %s %s/%s, cgo %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, cgo)
 	fmt.Fprintf(&b, "build tags  %s\n", tags)
+	fmt.Fprintf(&b, "CPU kernels %s (this CPU runs %s; --isa or $NANOCHAT_ISA picks)\n", kernels.ISA(), strings.Join(kernels.ISAs(), ", "))
 	fmt.Fprintf(&b, "GPU images  %s", gpuImages())
 	return b.String()
 }

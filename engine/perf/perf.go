@@ -88,9 +88,12 @@ type Run struct {
 // against it are left zero.
 type Peaks struct {
 	Bandwidth float64 // bytes per second
-	FLOPS     float64 // FLOP per second
-	LLCLevel  int     // the last-level cache's level (3 for L3); 0: unknown
-	LLCBytes  int64   // its size
+	FLOPS     float64 // FLOP per second: fp32 FMA
+	// BF16FLOPS is the bf16 dot-product peak (AVX512_BF16 VDPBF16PS), the
+	// ceiling of a bf16 prefill on CPUs that have it; 0 elsewhere.
+	BF16FLOPS float64
+	LLCLevel  int   // the last-level cache's level (3 for L3); 0: unknown
+	LLCBytes  int64 // its size
 }
 
 // Figures are the accounting of one Run. Totals are exact integers; rates
@@ -104,6 +107,7 @@ type Figures struct {
 	PrefillBytesPerToken       float64
 	PrefillTokPerSec           float64
 	PrefillMFU, PrefillMBU     float64 // percent
+	PrefillMFUBF16             float64 // percent of Peaks.BF16FLOPS; 0 when that is unknown
 	DecodeFLOPs, DecodeBytes   int64   // all timed steps, all rows
 	DecodeFLOPsPerToken        float64 // per row and step
 	DecodeBytesPerStep         float64 // mean over the steps (weights once + every row's KV)
@@ -176,6 +180,7 @@ func Account(s Shape, r Run, p Peaks) Figures {
 		if sec := r.PrefillTime.Seconds(); sec > 0 {
 			f.PrefillTokPerSec = float64(r.Prompt) / sec
 			f.PrefillMFU = percent(float64(f.PrefillFLOPs)/sec, p.FLOPS)
+			f.PrefillMFUBF16 = percent(float64(f.PrefillFLOPs)/sec, p.BF16FLOPS)
 			f.PrefillMBU = percent(float64(f.PrefillBytes)/sec, p.Bandwidth)
 		}
 	}

@@ -123,8 +123,18 @@ func TestRatesShareOneTime(t *testing.T) {
 			t.Errorf("batch %d: MFU = %g, want %g", r.Batch, f.DecodeMFU, want)
 		}
 	}
+	// Prefill MFU against both peaks: the same FLOPs over the same time.
+	pre := Run{Prompt: 64, PrefillTime: 250 * time.Millisecond}
+	f := Account(tiny(), pre, Peaks{FLOPS: 2e9, BF16FLOPS: 5e9})
+	rate := float64(f.PrefillFLOPs) / pre.PrefillTime.Seconds()
+	if !near(f.PrefillMFU, 100*rate/2e9) || !near(f.PrefillMFUBF16, 100*rate/5e9) {
+		t.Errorf("prefill MFU %g (fp32) %g (bf16 dot), want %g %g", f.PrefillMFU, f.PrefillMFUBF16, 100*rate/2e9, 100*rate/5e9)
+	}
+	if g := Account(tiny(), pre, Peaks{FLOPS: 2e9}); g.PrefillMFUBF16 != 0 {
+		t.Errorf("no bf16 dot peak: prefill MFU %g of it, want 0", g.PrefillMFUBF16)
+	}
 	// Unknown peaks (a GPU here): no utilisation, no ceiling.
-	f := Account(tiny(), Run{Prompt: 5, Batch: 1, DecodeSteps: 2, DecodeTime: time.Second, PrefillTime: time.Second}, Peaks{})
+	f = Account(tiny(), Run{Prompt: 5, Batch: 1, DecodeSteps: 2, DecodeTime: time.Second, PrefillTime: time.Second}, Peaks{})
 	if f.DecodeMBU != 0 || f.DecodeMFU != 0 || f.PrefillMFU != 0 || f.CeilingTokPerSec != 0 || f.DecodeTokPerSec != 2 {
 		t.Errorf("no peaks: MBU %g MFU %g prefill MFU %g ceiling %g tok/s %g; want 0 0 0 0 2",
 			f.DecodeMBU, f.DecodeMFU, f.PrefillMFU, f.CeilingTokPerSec, f.DecodeTokPerSec)
