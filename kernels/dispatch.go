@@ -24,6 +24,10 @@ type impl struct {
 	// positive multiple of bf16Perm instead of kAlign.
 	gemvBF16 func(y, x []float32, w []uint16, k, ldw int)
 	bf16Perm int
+	// gemvBF16X4 is gemvBF16 for four rows of x at once (x: four permuted
+	// rows k apart; output row t at y[t*ldy:]), streaming the weights once;
+	// the rows of w are those len(w) holds. nil: the GEMM does T > 1.
+	gemvBF16X4 func(y []float32, ldy int, x []float32, w []uint16, k, ldw int)
 	// gemvQ8 is: for r := range y { y[r] = Σ_g s[r*k/QGroup+g]·Σ_{i∈g}
 	// x[i]·q[r*k+i] } with k a positive multiple of QGroup and rows k
 	// apart (MatMulQ8).
@@ -33,6 +37,10 @@ type impl struct {
 	// float32(s[r*k/QGroup+g]·xs[g])·float32(Σ_{i∈g} xq[i]·q[r*k+i]) },
 	// each group's sum exact in int32.
 	gemvQ8X16 func(y []float32, xq []int16, xs []float32, q []int8, s []float32, k int)
+	// gemvQ8X4 is gemvQ8X16 for four rows of x at once (len(q)/k weight
+	// rows, streamed once), bit for bit: y[t*ldy+r] for x row t, with x
+	// interleaved per group (see gemvQ8Rows). nil: the GEMM does T > 1.
+	gemvQ8X4 func(y []float32, ldy int, xq []int16, xs []float32, q []int8, s []float32, k int)
 	// dequantQ8 is DequantizeQ8's loop (len(dst) a multiple of QGroup).
 	dequantQ8 func(dst []float32, q []int8, s []float32)
 

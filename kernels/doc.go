@@ -38,7 +38,10 @@
 //     place with the AVX2 kernels on AVX2 and AVX-512 CPUs, and in Go
 //     (1.5-2.1× the widen-a-block path on Zen 3); the AVX-512 four-query
 //     prefill kernels widen each block of 64 keys once for four queries.
-//   - The copy also makes batched decode (T = 2..8) stream weights once;
-//     GEMV-shaped kernels for several rows did worse (too much work per byte
-//     to keep DRAM busy).
+//   - Batched decode (T = 2..8): on Zen 4 the GEMM's block copy, which
+//     streams the weights once, beat GEMV-shaped kernels for several rows
+//     (too much work per byte to keep DRAM busy), so AVX-512 keeps it for
+//     bf16; on Zen 3 (AVX2) four-row GEMVs do better (bf16 1.1-1.5×, int8
+//     1.5-2.3× at batch 2-8; see gemvBF16Rows, gemvQ8Rows). int8 takes its
+//     four-row GEMV on AVX-512 too (not measured there).
 package kernels

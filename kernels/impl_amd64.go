@@ -29,6 +29,9 @@ func gemvBF16x2_512(y, xp *float32, w *uint16, k, ldw, rows int)
 func attnAccum128_512(o, v, e *float32, stride, n int)
 
 //go:noescape
+func gemvBF16x4AVX2(y *float32, ldy int, xp *float32, w *uint16, k, ldw, rows int)
+
+//go:noescape
 func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 
 //go:noescape
@@ -144,6 +147,9 @@ func gemvQ8AVX2(y, x *float32, q *int8, s *float32, k, rows int)
 func gemvQ8X16AVX2(y *float32, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
 
 //go:noescape
+func gemvQ8X16x4AVX2(y *float32, ldy int, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
+
+//go:noescape
 func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
 
 // gemvQ8AVX2Go and dequantQ8AVX2Go wrap the int8 kernels for both impls
@@ -159,6 +165,14 @@ func gemvQ8X16AVX2Go(y []float32, xq []int16, xs []float32, q []int8, s []float3
 	if len(y) > 0 {
 		_, _, _, _ = xq[k-1], xs[k/QGroup-1], q[len(y)*k-1], s[len(y)*k/QGroup-1]
 		gemvQ8X16AVX2(&y[0], &xq[0], &xs[0], &q[0], &s[0], k, len(y))
+	}
+}
+
+func gemvQ8X16x4AVX2Go(y []float32, ldy int, xq []int16, xs []float32, q []int8, s []float32, k int) {
+	rows := len(q) / k
+	if rows > 0 {
+		_, _, _, _ = y[3*ldy+rows-1], xq[4*k-1], xs[4*k/QGroup-1], s[rows*k/QGroup-1]
+		gemvQ8X16x4AVX2(&y[0], ldy, &xq[0], &xs[0], &q[0], &s[0], k, rows)
 	}
 }
 
@@ -241,6 +255,7 @@ var avx512Impl = &impl{
 	bf16Perm:  32,
 	gemvQ8:    gemvQ8AVX2Go,
 	gemvQ8X16: gemvQ8X16AVX2Go,
+	gemvQ8X4:  gemvQ8X16x4AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
@@ -409,6 +424,7 @@ var avx2Impl = &impl{
 	bf16Perm:  16,
 	gemvQ8:    gemvQ8AVX2Go,
 	gemvQ8X16: gemvQ8X16AVX2Go,
+	gemvQ8X4:  gemvQ8X16x4AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
@@ -421,6 +437,12 @@ var avx2Impl = &impl{
 		if len(y) > 0 {
 			_, _ = x[k-1], w[(len(y)-1)*ldw+k-1]
 			gemvBF16AVX2(&y[0], &x[0], &w[0], k, ldw, len(y))
+		}
+	},
+	gemvBF16X4: func(y []float32, ldy int, x []float32, w []uint16, k, ldw int) {
+		if rows := ldwRows(len(w), k, ldw); rows > 0 {
+			_, _ = y[3*ldy+rows-1], x[4*k-1]
+			gemvBF16x4AVX2(&y[0], ldy, &x[0], &w[0], k, ldw, rows)
 		}
 	},
 	mr: 3,
@@ -525,4 +547,12 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// ldwRows is the number of rows of length k, ldw apart, in n values.
+func ldwRows(n, k, ldw int) int {
+	if n < k {
+		return 0
+	}
+	return (n-k)/ldw + 1
 }

@@ -12,7 +12,7 @@ import (
 const mmRel, mmAbs = 1e-5, 1e-6
 
 var (
-	mmTs    = []int{1, 2, 3, 4, 5, 6, 7, 17, 67}
+	mmTs    = []int{1, 2, 3, 4, 5, 6, 7, 8, 17, 67}
 	mmSizes = []int{1, 7, 15, 16, 17, 33, 63, 64, 65, 129}
 	// Shapes that exercise the blocking: k blocks (in > gemmKC), row blocks
 	// (out > gemmNC), GEMV row chunks, and in=1283 for a tail after them.

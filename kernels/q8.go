@@ -104,7 +104,9 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 		return
 	}
 	if T > 1 {
-		gemmQ8(im, y, x, q, s, T, in, out)
+		if T > rowsMax || im.gemvQ8X4 == nil || !gemvQ8Rows(im, y, x, q, s, T, in, out) {
+			gemmQ8(im, y, x, q, s, T, in, out)
+		}
 		return
 	}
 	g := gemvPool.Get().(*gemvTask)
@@ -123,10 +125,12 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	x16Pool.Put(xb)
 }
 
-// x16Buf holds x quantized to int16 for the int8 GEMV.
+// x16Buf holds x quantized to int16 for the int8 GEMV (q, s), and for the
+// four-row GEMV one row's quantization (rq, rs) and a scratch y.
 type x16Buf struct {
-	q []int16
-	s []float32
+	q, rq []int16
+	s, rs []float32
+	y, xp []float32 // xp: permuted rows of x for the four-row bf16 GEMV
 }
 
 var x16Pool = sync.Pool{New: func() any { return new(x16Buf) }}
@@ -226,4 +230,53 @@ func gemvQ8X16Go(y []float32, xq []int16, xs []float32, q []int8, s []float32, k
 		}
 		y[r] = acc
 	}
+}
+
+// gemvQ8Rows is MatMulQ8 for 1 < T ≤ rowsMax through the four-row int8
+// GEMV: each block of four rows of x is quantized to int16 and interleaved
+// per group (xq[(4g+t)·QGroup+i], xs[4g+t] for row t of the block), and the
+// weights stream once per block, so batched decode costs about what one row
+// does (d20 on a 2-core Zen 3, against the GEMM: batch 4 95.8 vs 41.6
+// tok/s, batch 8 86.6 vs 56.2). Every row's outputs equal those of a T = 1 call on that row. It
+// reports false, having written nothing, when some x is not finite.
+func gemvQ8Rows(im *impl, y, x []float32, q []int8, s []float32, T, in, out int) bool {
+	ng := in / QGroup
+	nb := (T + 3) / 4
+	b := x16Pool.Get().(*x16Buf)
+	defer x16Pool.Put(b)
+	b.q, b.s = growI16(b.q, nb*4*in), grow(b.s, nb*4*ng)
+	b.rq, b.rs = growI16(b.rq, in), grow(b.rs, ng)
+	clear(b.q)
+	clear(b.s)
+	for t := range T {
+		if !quantizeX16(b.rq, b.rs, x[t*in:(t+1)*in]) {
+			return false
+		}
+		xq, xs, r := b.q[t/4*4*in:], b.s[t/4*4*ng:], t%4
+		for g := range ng {
+			copy(xq[(4*g+r)*QGroup:(4*g+r+1)*QGroup], b.rq[g*QGroup:(g+1)*QGroup])
+			xs[4*g+r] = b.rs[g]
+		}
+	}
+	for blk := range nb {
+		yb := y[4*blk*out:]
+		partial := 4*blk+4 > T // its missing rows of y go to scratch
+		if partial {
+			b.y = grow(b.y, 4*out)
+			yb = b.y
+		}
+		xq, xs := b.q[blk*4*in:(blk+1)*4*in], b.s[blk*4*ng:(blk+1)*4*ng]
+		run := funcRunner(func(lo, hi int) {
+			im.gemvQ8X4(yb[lo:], out, xq, xs, q[lo*in:hi*in], s[lo*ng:hi*ng], in)
+		})
+		if 4*in*out < serialOps {
+			run(0, out)
+		} else {
+			parallel(out, 4, run)
+		}
+		if partial {
+			copy(y[4*blk*out:T*out], b.y)
+		}
+	}
+	return true
 }

@@ -173,6 +173,123 @@ x16sum:
 	VZEROUPPER
 	RET
 
+// X16GROUP4 adds one group of 64 to the four rows' accumulators a0..a3:
+// the weights widened to int16 once, then X16GROUP's arithmetic for each
+// row of x (x interleaved per group: row t at SI + 128·t).
+#define X16GROUP4(a0, a1, a2, a3) \
+	PREFETCHT0 1024(DX)(AX*1); \
+	VPMOVSXBW (DX)(AX*1), Y4; \
+	VPMOVSXBW 16(DX)(AX*1), Y5; \
+	VPMOVSXBW 32(DX)(AX*1), Y6; \
+	VPMOVSXBW 48(DX)(AX*1), Y7; \
+	VMOVSS (R10), X10; \
+	VPMADDWD 0(SI), Y4, Y8; \
+	VPMADDWD 32(SI), Y5, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 64(SI), Y6, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 96(SI), Y7, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS 0(R11), X10, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, a0; \
+	VPMADDWD 128(SI), Y4, Y8; \
+	VPMADDWD 160(SI), Y5, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 192(SI), Y6, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 224(SI), Y7, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS 4(R11), X10, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, a1; \
+	VPMADDWD 256(SI), Y4, Y8; \
+	VPMADDWD 288(SI), Y5, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 320(SI), Y6, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 352(SI), Y7, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS 8(R11), X10, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, a2; \
+	VPMADDWD 384(SI), Y4, Y8; \
+	VPMADDWD 416(SI), Y5, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 448(SI), Y6, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 480(SI), Y7, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS 12(R11), X10, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, a3; \
+	ADDQ $4, R10; \
+	ADDQ $16, R11; \
+	ADDQ $512, SI; \
+	ADDQ $64, AX; \
+	CMPQ AX, CX
+
+// HSUMSTORE stores the sum of the lanes of even+odd at addr (the order of
+// gemvQ8X16AVX2's x16sum).
+#define HSUMSTORE(even, odd, xeven, addr) \
+	VADDPS odd, even, even; \
+	VEXTRACTF128 $1, even, X8; \
+	VADDPS X8, xeven, xeven; \
+	VHADDPS xeven, xeven, xeven; \
+	VHADDPS xeven, xeven, xeven; \
+	VMOVSS xeven, addr
+
+// func gemvQ8X16x4AVX2(y *float32, ldy int, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
+// gemvQ8X16AVX2 for four rows of x at once, streaming the weights once:
+// for r < rows and t < 4, y[t·ldy+r] is what gemvQ8X16AVX2 computes for
+// row t of x, bit for bit (the group sums are exact integers and every
+// float operation is the same, in the same order). x is interleaved per
+// group, xq[(4g+t)·64+i] and xs[4g+t].
+TEXT ·gemvQ8X16x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ ldy+8(FP), R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), R13
+	MOVQ q+32(FP), DX
+	MOVQ s+40(FP), R10
+	MOVQ k+48(FP), CX
+	MOVQ rows+56(FP), R9
+
+x4row:
+	MOVQ xq+16(FP), SI
+	MOVQ xs+24(FP), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	XORQ AX, AX
+
+x4loop:
+	X16GROUP4(Y0, Y1, Y2, Y3)
+	JGE  x4sum
+	X16GROUP4(Y12, Y13, Y14, Y15)
+	JLT  x4loop
+
+x4sum:
+	HSUMSTORE(Y0, Y12, X0, (DI))
+	HSUMSTORE(Y1, Y13, X1, (DI)(R12*1))
+	HSUMSTORE(Y2, Y14, X2, (DI)(R12*2))
+	HSUMSTORE(Y3, Y15, X3, (DI)(R13*1))
+	ADDQ $4, DI
+	ADDQ CX, DX
+	DECQ R9
+	JNZ  x4row
+	VZEROUPPER
+	RET
+
 // func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
 // dst[i] = s[i/64]·q[i] for i < n, n a positive multiple of 64.
 TEXT ·dequantQ8AVX2(SB), NOSPLIT, $0-32

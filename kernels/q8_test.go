@@ -69,7 +69,7 @@ func TestMatMulQ8(t *testing.T) {
 				xq := x16Bound(x, q, s, T, in, out)
 				for i := range y {
 					tol := 1e-5*mag[i] + 1e-6
-					if T == 1 {
+					if T <= rowsMax {
 						tol += xq[i]
 					}
 					if d := math.Abs(float64(y[i]) - want[i]); !(d <= tol) {
@@ -103,6 +103,39 @@ func x16Bound(x []float32, q []int8, s []float32, T, in, out int) []float64 {
 	return b
 }
 
+// TestMatMulQ8RowsAsOne checks that batched decode (1 < T ≤ rowsMax,
+// the four-row GEMV where the ISA has one) gives every row exactly what a
+// T = 1 call on that row gives, partial blocks of four included.
+// ISAs without a four-row GEMV (pure Go) run the GEMM for T > 1 and are
+// not checked here.
+func TestMatMulQ8RowsAsOne(t *testing.T) {
+	defer SetISA(ISA())
+	for _, im := range impls {
+		if im.gemvQ8X4 == nil {
+			continue
+		}
+		cur.Store(im)
+		r := rand.New(rand.NewPCG(11, 11))
+		in, out := 1280, 300
+		w := randSlice(r, in*out)
+		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+		if err := QuantizeQ8(q, s, w); err != nil {
+			t.Fatal(err)
+		}
+		for T := 2; T <= rowsMax; T++ {
+			x, y := randSlice(r, T*in), make([]float32, T*out)
+			MatMulQ8(y, x, q, s, T, in, out)
+			one := make([]float32, out)
+			for row := range T {
+				MatMulQ8(one, x[row*in:(row+1)*in], q, s, 1, in, out)
+				if !slices.Equal(one, y[row*out:(row+1)*out]) {
+					t.Fatalf("%s T=%d: row %d differs from the same row alone", im.name, T, row)
+				}
+			}
+		}
+	}
+}
+
 // TestMatMulQ8NotFinite checks that a NaN or an infinity in x reaches the
 // output, as in the loop MatMulQ8 stands for, although the GEMV quantizes
 // x to int16 (which cannot hold one).
@@ -115,13 +148,15 @@ func TestMatMulQ8NotFinite(t *testing.T) {
 		if err := QuantizeQ8(q, s, w); err != nil {
 			t.Fatal(err)
 		}
-		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
-			x, y := randSlice(r, in), make([]float32, out)
-			x[100] = bad
-			MatMulQ8(y, x, q, s, 1, in, out)
-			for i, v := range y {
-				if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) && q[i*in+100] != 0 {
-					t.Fatalf("x[100] = %v: y[%d] = %v, want it not finite", bad, i, v)
+		for _, T := range []int{1, 3} {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+				x, y := randSlice(r, T*in), make([]float32, T*out)
+				x[(T-1)*in+100] = bad
+				MatMulQ8(y, x, q, s, T, in, out)
+				for i, v := range y[(T-1)*out:] {
+					if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) && q[i*in+100] != 0 {
+						t.Fatalf("T=%d, x[%d] = %v: y[%d] = %v, want it not finite", T, (T-1)*in+100, bad, i, v)
+					}
 				}
 			}
 		}

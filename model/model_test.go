@@ -56,6 +56,23 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 			}
 			c, _ := m.NewCache(1, len(toks))
 			got := make([]float32, V)
+			// Exact: the same sums whatever the chunk. bf16 rounds every
+			// linear's input, and chunks of 2..8 tokens may run the
+			// four-row GEMV rather than the GEMM (another summation
+			// order), so a rounding can flip and spread: its chunks are
+			// held to the bf16 precision bound against exact numerics
+			// instead (a chunking bug, such as a wrong position, is far
+			// outside it).
+			tol, worst := 1e-4, 0.0
+			if tc.prec == BF16 {
+				tol = precisionBound[BF16]
+				ref, _ := loadGolden(t, variant, Exact)
+				rc, _ := ref.NewCache(1, len(toks))
+				if err := ref.Forward(rc, []Chunk{{0, toks}}, want, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer func() { t.Logf("worst |Δlogit| %.3g", worst) }()
 			for pos, n := 0, 1; pos < len(toks); pos, n = pos+n, n%37+2 {
 				n = min(n, len(toks)-pos)
 				if n == 1 && (m.Arch.DecodeBigramReset || m.Arch.DecodeNoWindow) {
@@ -65,8 +82,10 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 					t.Fatal(err)
 				}
 				last := pos + n - 1
-				if d := maxDiff(got, want[last*V:(last+1)*V]); d > 1e-4 {
-					t.Fatalf("chunk ending at %d: logits differ by %.3g from the full forward", last, d)
+				if d := maxDiff(got, want[last*V:(last+1)*V]); d > tol {
+					t.Fatalf("chunk ending at %d: logits differ by %.3g from the full forward (tolerance %g)", last, d, tol)
+				} else {
+					worst = max(worst, d)
 				}
 			}
 		})
