@@ -46,13 +46,22 @@ type impl struct {
 
 	// The GEMM tiles (see tileFn): mr rows of x × 4 rows of w with fp32
 	// or bf16 weights, and optionally a narrower mr2-row tile for the rows
-	// left over (mr2 = 0: none; leftovers are padded to mr).
+	// left over (mr2 = 0: none; leftovers are padded to mr). Unused, and
+	// unset, where panel is set.
 	mr, mr2       int
 	tile, tile2   tileFn
 	tileB, tile2B tileBFn
 	// bf16 × bf16 tiles for MatMulBF16Fast (k a multiple of dpAlign), nil
 	// without AVX512_BF16.
 	tileDP, tile2DP tileDPFn
+	// panel is the outer-product tile of gemmPanels, which then does every
+	// T > 1 product but MatMulBF16Fast's bf16 × bf16 one; nil: gemm.
+	panel panelFn
+	// packB16 writes p[i*16+c] = BF16ToF32(w[c*ldw+i]) for c < 16, i < k:
+	// a full panel of bf16 weights; nil: Go.
+	packB16 func(p []float32, w []uint16, ldw, k int)
+	// packF16 is packB16 for fp32 weights; nil: Go.
+	packF16 func(p []float32, w []float32, ldw, k int)
 
 	// The vector ops take any length (tails included).
 	dot   func(a, b []float32) float32            // Σ a[i]·b[i], len(a) terms

@@ -2,7 +2,9 @@ package kernels
 
 import "sync"
 
-// The GEMM behind MatMul for T > 1. The microkernels (impl.tile*) are in
+// The GEMM behind MatMul for T > 1 with AVX-512 and in pure Go, and for
+// MatMulBF16Fast's bf16 × bf16 products (AVX2 runs gemmPanels instead).
+// The microkernels (impl.tile*) are in
 // dot-product form: one keeps an mr×4 tile of outputs (mr rows of x against
 // 4 rows of w) as mr·4 vector accumulators running along k, and sums them
 // horizontally once at the end, so neither operand is packed or transposed.
@@ -78,6 +80,10 @@ func gemmQ8(im *impl, y, x []float32, q []int8, s []float32, T, in, out int) {
 }
 
 func gemmW(im *impl, y, x []float32, xb []uint16, wf []float32, wb []uint16, wq []int8, wqs []float32, T, in, out int) {
+	if im.panel != nil && xb == nil {
+		gemmPanels(im, y, x, wf, wb, wq, wqs, T, in, out)
+		return
+	}
 	kAlign := im.kAlign
 	if xb != nil {
 		kAlign = dpAlign

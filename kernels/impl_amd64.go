@@ -32,6 +32,15 @@ func attnAccum128_512(o, v, e *float32, stride, n int)
 func gemvBF16x4AVX2(y *float32, ldy int, xp *float32, w *uint16, k, ldw, rows int)
 
 //go:noescape
+func packBF16x16AVX2(p *float32, w *uint16, ldw, steps int)
+
+//go:noescape
+func packF32x16AVX2(p *float32, w *float32, ldw, steps int)
+
+//go:noescape
+func gemmP6x16AVX2(k int, x *float32, ldx int, p *float32, y *float32, ldy int, acc int)
+
+//go:noescape
 func gemvF32AVX2(y, x, w *float32, k, ldw, rows int)
 
 //go:noescape
@@ -41,9 +50,6 @@ func gemvBF16AVX2(y, xp *float32, w *uint16, k, ldw, rows int)
 func gemm6x4_512(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
-func gemm3x4AVX2(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ldy int, acc int)
-
-//go:noescape
 func gemmB6x4_512(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
@@ -51,9 +57,6 @@ func gemm2x4_512(k int, x *float32, ldx int, w *float32, ldw int, y *float32, ld
 
 //go:noescape
 func gemmB2x4_512(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
-
-//go:noescape
-func gemmB3x4AVX2(k int, x *float32, ldx int, w *uint16, ldw int, y *float32, ldy int, acc int)
 
 //go:noescape
 func dot512(a, b *float32, n int) float32
@@ -445,14 +448,33 @@ var avx2Impl = &impl{
 			gemvBF16x4AVX2(&y[0], ldy, &x[0], &w[0], k, ldw, rows)
 		}
 	},
-	mr: 3,
-	tile: func(k int, x []float32, ldx int, w []float32, ldw int, y []float32, ldy int, acc bool) {
-		_, _, _ = x[2*ldx+k-1], w[3*ldw+k-1], y[2*ldy+3]
-		gemm3x4AVX2(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	// packB16 packs 16 bf16 rows (ldw apart) for the panel GEMM, k%8
+	// columns in Go.
+	packB16: func(p []float32, w []uint16, ldw, k int) {
+		if steps := k / 8; steps > 0 {
+			_, _ = p[16*k-1], w[15*ldw+k-1]
+			packBF16x16AVX2(&p[0], &w[0], ldw, steps)
+		}
+		for i := k &^ 7; i < k; i++ {
+			for c := range panelNR {
+				p[i*panelNR+c] = BF16ToF32(w[c*ldw+i])
+			}
+		}
 	},
-	tileB: func(k int, x []float32, ldx int, w []uint16, ldw int, y []float32, ldy int, acc bool) {
-		_, _, _ = x[2*ldx+k-1], w[3*ldw+k-1], y[2*ldy+3]
-		gemmB3x4AVX2(k, &x[0], ldx, &w[0], ldw, &y[0], ldy, b2i(acc))
+	packF16: func(p []float32, w []float32, ldw, k int) {
+		if steps := k / 8; steps > 0 {
+			_, _ = p[16*k-1], w[15*ldw+k-1]
+			packF32x16AVX2(&p[0], &w[0], ldw, steps)
+		}
+		for i := k &^ 7; i < k; i++ {
+			for c := range panelNR {
+				p[i*panelNR+c] = w[c*ldw+i]
+			}
+		}
+	},
+	panel: func(k int, x []float32, ldx int, p []float32, y []float32, ldy int, acc bool) {
+		_, _, _ = x[(panelMR-1)*ldx+k-1], p[k*panelNR-1], y[(panelMR-1)*ldy+panelNR-1]
+		gemmP6x16AVX2(k, &x[0], ldx, &p[0], &y[0], ldy, b2i(acc))
 	},
 	dot: func(a, b []float32) float32 {
 		b = b[:len(a)]
