@@ -41,6 +41,9 @@ type impl struct {
 	// rows, streamed once), bit for bit: y[t*ldy+r] for x row t, with x
 	// interleaved per group (see gemvQ8Rows). nil: the GEMM does T > 1.
 	gemvQ8X4 func(y []float32, ldy int, xq []int16, xs []float32, q []int8, s []float32, k int)
+	// quantQ8 is quantizeQ8Groups (QuantizeQ8's loop over len(s) groups),
+	// bit for bit.
+	quantQ8 func(q []int8, s []float32, w []float32) bool
 	// dequantQ8 is DequantizeQ8's loop (len(dst) a multiple of QGroup).
 	dequantQ8 func(dst []float32, q []int8, s []float32)
 

@@ -11,6 +11,7 @@ var goImpl = &impl{
 	gemvBF16:  gemvBF16Go,
 	gemvQ8:    gemvQ8Go,
 	gemvQ8X16: gemvQ8X16Go,
+	quantQ8:   quantizeQ8Groups,
 	sum:       sumGo,
 	dequantQ8: dequantQ8Go,
 	mr:        2,

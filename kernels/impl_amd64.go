@@ -153,6 +153,9 @@ func gemvQ8X16AVX2(y *float32, xq *int16, xs *float32, q *int8, s *float32, k, r
 func gemvQ8X16x4AVX2(y *float32, ldy int, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
 
 //go:noescape
+func quantQ8AVX2(q *int8, s *float32, w *float32, groups int) int
+
+//go:noescape
 func dequantQ8AVX2(dst *float32, q *int8, s *float32, n int)
 
 // gemvQ8AVX2Go and dequantQ8AVX2Go wrap the int8 kernels for both impls
@@ -177,6 +180,14 @@ func gemvQ8X16x4AVX2Go(y []float32, ldy int, xq []int16, xs []float32, q []int8,
 		_, _, _, _ = y[3*ldy+rows-1], xq[4*k-1], xs[4*k/QGroup-1], s[rows*k/QGroup-1]
 		gemvQ8X16x4AVX2(&y[0], ldy, &xq[0], &xs[0], &q[0], &s[0], k, rows)
 	}
+}
+
+func quantQ8AVX2Go(q []int8, s []float32, w []float32) bool {
+	if len(s) == 0 {
+		return true
+	}
+	_, _ = q[len(s)*QGroup-1], w[len(s)*QGroup-1]
+	return quantQ8AVX2(&q[0], &s[0], &w[0], len(s)) == 0
 }
 
 func dequantQ8AVX2Go(dst []float32, q []int8, s []float32) {
@@ -259,6 +270,7 @@ var avx512Impl = &impl{
 	gemvQ8:    gemvQ8AVX2Go,
 	gemvQ8X16: gemvQ8X16AVX2Go,
 	gemvQ8X4:  gemvQ8X16x4AVX2Go,
+	quantQ8:   quantQ8AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
@@ -428,6 +440,7 @@ var avx2Impl = &impl{
 	gemvQ8:    gemvQ8AVX2Go,
 	gemvQ8X16: gemvQ8X16AVX2Go,
 	gemvQ8X4:  gemvQ8X16x4AVX2Go,
+	quantQ8:   quantQ8AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {

@@ -19,20 +19,23 @@ const QGroup = 64
 //		a := max_i |w[g*QGroup+i]|
 //		s[g] = a / 127                       // 0 for an all-zero group
 //		for i := range QGroup {
-//			q[g*QGroup+i] = int8(RoundToEven(w[g*QGroup+i] / s[g]))   // 0 when s[g] = 0
+//			q[g*QGroup+i] = int8(clamp(RoundToEven(w[g*QGroup+i] / s[g]), ±127))   // 0 when s[g] = 0
 //		}
 //	}
 //
-// so each weight is s·q within s/2 = max|w|/254 of its group. Non-finite
-// weights are an error. Work is split across the pool.
+// so each weight is s·q within s/2 = max|w|/254 of its group (the clamp
+// only matters for a group of denormals, whose scale may round below
+// max/127). Non-finite weights are an error. Work is split across the pool;
+// the AVX2 loop (VDIVPD, VCVTPD2DQ) gives the same bits as the Go one.
 func QuantizeQ8(q []int8, s []float32, w []float32) error {
 	if len(w)%QGroup != 0 || len(q) < len(w) || len(s) < len(w)/QGroup {
 		return fmt.Errorf("kernels: QuantizeQ8: %d weights (want a multiple of %d) into %d values and %d scales", len(w), QGroup, len(q), len(s))
 	}
 	ng := len(w) / QGroup
+	im := cur.Load()
 	var bad atomic.Bool
 	parallel(ng, 256, funcRunner(func(lo, hi int) {
-		if !quantizeQ8Groups(q[lo*QGroup:hi*QGroup], s[lo:hi], w[lo*QGroup:hi*QGroup]) {
+		if !im.quantQ8(q[lo*QGroup:hi*QGroup], s[lo:hi], w[lo*QGroup:hi*QGroup]) {
 			bad.Store(true)
 		}
 	}))

@@ -8,35 +8,59 @@ import (
 	"testing"
 )
 
+// TestQuantizeQ8 checks every ISA against the reference loop bit for bit,
+// on random groups and on the edge cases: an all-zero group, a group with
+// one big weight, denormal groups whose scale rounds (to 0, or to below
+// max/127, so that a quotient exceeds 127 and is clamped), ±127 exactly
+// and ties; and that NaN and ±Inf are refused.
 func TestQuantizeQ8(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	w := randSlice(r, 64*QGroup)
-	for i := range QGroup { // an all-zero group and a group with one big weight
+	for i := range QGroup {
 		w[i] = 0
 		w[QGroup+i] *= 1e-3
+		w[2*QGroup+i] = math.Float32frombits(uint32(r.IntN(190))) // denormals up to 190·2⁻¹⁴⁹
+		w[3*QGroup+i] = float32(i-32) * 0.125                     // ties at the scale 0.25
 	}
 	w[QGroup+5] = 40
-	q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+	w[2*QGroup+7] = math.Float32frombits(190)
+	w[2*QGroup+8] = -math.Float32frombits(190)
+	w[3*QGroup] = -31.75 // the scale 0.25, so -127 exactly
 	wantQ, wantS := make([]int8, len(w)), make([]float32, len(w)/QGroup)
-	if err := QuantizeQ8(q, s, w); err != nil {
-		t.Fatal(err)
-	}
 	quantizeQ8Ref(wantQ, wantS, w)
-	if !slices.Equal(q, wantQ) || !slices.Equal(s, wantS) {
-		t.Fatalf("QuantizeQ8 differs from the reference loop")
-	}
-	for i, v := range w {
-		if d := math.Abs(float64(s[i/QGroup]*float32(q[i]) - v)); d > float64(s[i/QGroup])/2*(1+1e-6) {
-			t.Fatalf("weight %d: %v quantized to %v·%d, error %g > s/2", i, v, s[i/QGroup], q[i], d)
+	forEachISA(t, func(t *testing.T) {
+		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+		if err := QuantizeQ8(q, s, w); err != nil {
+			t.Fatal(err)
 		}
-	}
-	w[7] = float32(math.NaN())
-	if err := QuantizeQ8(q, s, w); err == nil {
-		t.Fatal("QuantizeQ8 accepted a NaN weight")
-	}
-	if err := QuantizeQ8(q, s, w[:QGroup+1]); err == nil {
-		t.Fatal("QuantizeQ8 accepted a length that is not a multiple of QGroup")
-	}
+		if !slices.Equal(s, wantS) {
+			t.Fatalf("scales differ from the reference loop")
+		}
+		for i := range q {
+			if q[i] != wantQ[i] {
+				t.Fatalf("q[%d] = %d for %g (scale %g), reference %d", i, q[i], w[i], s[i/QGroup], wantQ[i])
+			}
+		}
+		for i, v := range w[QGroup:] { // the denormal group's quotients may exceed 127 (clamped)
+			i += QGroup
+			if i/QGroup == 2 {
+				continue
+			}
+			if d := math.Abs(float64(s[i/QGroup]*float32(q[i]) - v)); d > float64(s[i/QGroup])/2*(1+1e-6) {
+				t.Fatalf("weight %d: %v quantized to %v·%d, error %g > s/2", i, v, s[i/QGroup], q[i], d)
+			}
+		}
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			wb := slices.Clone(w)
+			wb[5*QGroup+7] = bad
+			if err := QuantizeQ8(q, s, wb); err == nil {
+				t.Fatalf("QuantizeQ8 accepted %v", bad)
+			}
+		}
+		if err := QuantizeQ8(q, s, w[:QGroup+1]); err == nil {
+			t.Fatal("QuantizeQ8 accepted a length that is not a multiple of QGroup")
+		}
+	})
 }
 
 // TestMatMulQ8 checks the GEMV (T = 1) and the GEMM (T > 1) of every ISA

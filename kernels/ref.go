@@ -106,7 +106,7 @@ func quantizeQ8Ref(q []int8, s []float32, w []float32) {
 		for i := range QGroup {
 			q[g*QGroup+i] = 0
 			if s[g] != 0 {
-				q[g*QGroup+i] = int8(math.RoundToEven(float64(w[g*QGroup+i]) / float64(s[g])))
+				q[g*QGroup+i] = int8(max(-127, min(127, math.RoundToEven(float64(w[g*QGroup+i])/float64(s[g])))))
 			}
 		}
 	}
