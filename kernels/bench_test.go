@@ -256,3 +256,19 @@ func BenchmarkAttentionBF16(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQuantizeQ8 is the int8 quantization done at load
+// (--precision int8): MB/s counts the fp32 weights read.
+func BenchmarkQuantizeQ8(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	w := randSlice(r, 1<<24)
+	q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+	benchISAs(b, func(b *testing.B) {
+		b.SetBytes(int64(4 * len(w)))
+		for b.Loop() {
+			if err := QuantizeQ8(q, s, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
