@@ -46,11 +46,12 @@ func init() {
 	evalPane = newEvalPane
 }
 
-// newEvalPane builds the TUI's eval tab. Results go to the default store.
+// newEvalPane builds the TUI's eval tab. Results go to the default store;
+// unsafeSandbox lets HumanEval run without isolation, as eval's flag does.
 // Tasks whose data is not in the home fall back to the bundled demo's toy
 // sets (ARC-Easy, MMLU, GSM8K) when they exist; the pane labels them so
 // and names the data pull command.
-func newEvalPane(g *globals, th theme.Theme) tui.Pane {
+func newEvalPane(g *globals, th theme.Theme, unsafeSandbox bool) tui.Pane {
 	st, err := store.Open(store.DefaultPath())
 	if err != nil {
 		st = nil // the pane works without a cache
@@ -58,6 +59,9 @@ func newEvalPane(g *globals, th theme.Theme) tui.Pane {
 	o := evalpane.Options{Theme: th, Store: st, Home: g.homeDir(),
 		Variant:     fmt.Sprintf("precision=%s override=%s", g.precision, g.override),
 		PullCommand: func(ids []string) string { return pullCommand(g, ids...) }}
+	if unsafeSandbox {
+		o.Sandbox = func() (*sandbox.Sandbox, error) { return sandbox.New(sandbox.Options{Unsafe: true}) }
+	}
 	if demo := demoHome(); demo != "" {
 		dir := filepath.Join(filepath.Dir(demo), "data")
 		o.Toy = map[string]string{"arc-easy": filepath.Join(dir, "arc_toy.jsonl"),

@@ -39,13 +39,15 @@ func init() {
 	})
 }
 
-// evalPane, when set (by the eval pane's file), builds the TUI's eval tab.
-var evalPane func(g *globals, th theme.Theme) tui.Pane
+// evalPane, when set (by the eval pane's file), builds the TUI's eval tab;
+// unsafeSandbox is the app's --unsafe-sandbox.
+var evalPane func(g *globals, th theme.Theme, unsafeSandbox bool) tui.Pane
 
 type tuiFlags struct {
 	history   string
 	noHistory bool
 	plain     bool
+	unsafeSB  bool
 	cont      sessionFlag
 }
 
@@ -54,6 +56,7 @@ func (f *tuiFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.history, "history", "", "history database (default $NANOCHAT_HISTORY or $XDG_DATA_HOME/nanochat/history.db)")
 	fs.BoolVar(&f.noHistory, "no-history", false, "do not save this session")
 	fs.BoolVar(&f.plain, "plain", false, "no colours (also NO_COLOR=1)")
+	fs.BoolVar(&f.unsafeSB, "unsafe-sandbox", false, "let the eval tab run HumanEval's model-written code where the kernel cannot isolate it (no user namespaces): only a temp dir, rlimits, and Landlock where available")
 	addContinueFlag(fs, &f.cont, "c", "continue a saved session: an ID prefix (--continue abc), or the latest")
 }
 
@@ -200,7 +203,7 @@ func runTUI(g *globals, cmd *cobra.Command, f tuiFlags) error {
 		}
 	}
 	if evalPane != nil {
-		o.Eval = evalPane(g, th)
+		o.Eval = evalPane(g, th, f.unsafeSB)
 	}
 	app := tui.New(o)
 	defer app.Close()
