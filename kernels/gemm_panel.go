@@ -181,6 +181,9 @@ func (g *panelTask) pack(s *panelScratch, o0, nw, k0, kl int) {
 			packF32(p, s.rowsF[:n], kl)
 		}
 	}
+	// The scratch is pooled: keep no reference to the weights.
+	clear(s.rowsB[:])
+	clear(s.rowsF[:])
 }
 
 // packBF16 writes p[i*panelNR+c] = BF16ToF32(rows[c][i]) for i < k.

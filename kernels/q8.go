@@ -85,13 +85,14 @@ func quantizeQ8Groups(q []int8, s []float32, w []float32) bool {
 //		}
 //	}
 //
-// The fast paths widen blocks of weights to fp32 into L2 and run MatMul's
-// GEMM tiles (T > 1), each output within 1e-5·Σ|x·w| + 1e-6 of the loop
-// above; or, for T == 1, stream the 1.06 bytes per weight once in a GEMV
-// that quantizes x to int16 with a scale per group of QGroup (quantizeX16)
-// and sums each group's products exactly in int32 before scaling it once,
-// which adds at most Σ_g max|x_g|/65534·Σ_{i∈g}|w_i| (x not finite: the
-// fp32 GEMV instead, so a NaN or Inf still reaches y).
+// The fast paths widen blocks of weights to fp32 and run MatMul's GEMM
+// (T > rowsMax, or where the ISA has no four-row GEMV), each output within
+// 1e-5·Σ|x·w| + 1e-6 of the loop above; or, for T ≤ rowsMax, stream the
+// 1.06 bytes per weight once per four rows of x in a GEMV that quantizes x
+// to int16 with a scale per group of QGroup (quantizeX16) and sums each
+// group's products exactly in int32 before scaling it once, which adds at
+// most Σ_g max|x_g|/65534·Σ_{i∈g}|w_i| (x not finite: the fp32 GEMV or the
+// GEMM instead, so a NaN or Inf still reaches y).
 func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	checkMatMul("MatMulQ8", len(y), len(x), len(q), T, in, out)
 	if in%QGroup != 0 || len(s) < out*in/QGroup {
