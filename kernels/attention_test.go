@@ -203,6 +203,7 @@ func TestAttentionBF16(t *testing.T) {
 		}
 		for _, c := range []struct{ T, pos0, nh, nkv, hd, win int }{
 			{1, 200, 4, 2, 128, -1}, {1, 70, 2, 2, 64, 16}, {9, 100, 4, 1, 128, 40}, {13, 0, 4, 4, 32, -1}, {3, 5, 2, 1, 24, 2},
+			{8, 300, 4, 2, 128, 100}, {17, 130, 2, 2, 64, -1}, {6, 61, 2, 1, 16, 3},
 		} {
 			n := c.pos0 + c.T
 			kb, vb := make([]uint16, n*c.nkv*c.hd), make([]uint16, n*c.nkv*c.hd)

@@ -175,3 +175,170 @@ ha16loop:
 hadone:
 	VZEROUPPER
 	RET
+
+// func attnScores4BAVX2(s, q *float32, qstride int, k *uint16, hd, kstride, n int, scale float32)
+// Four queries (rows qstride apart) against n keys of a bf16 cache (rows
+// kstride apart), each key widened once for the four: s[j*4+r] =
+// scale·Σ_{i<hd} q_r[i]·k_j[i], key-major. Two keys at a time (eight
+// accumulators), then one.
+TEXT ·attnScores4BAVX2(SB), NOSPLIT, $0-60
+	MOVQ s+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ qstride+16(FP), R10
+	MOVQ k+24(FP), DX
+	MOVQ hd+32(FP), CX
+	MOVQ kstride+40(FP), R8
+	MOVQ n+48(FP), R9
+	VBROADCASTSS scale+56(FP), X15
+	SHLQ $2, R10
+	SHLQ $1, R8
+	LEAQ (SI)(R10*1), R12
+	LEAQ (SI)(R10*2), R13
+	LEAQ (R12)(R10*2), R11
+
+s4pair:
+	CMPQ R9, $2
+	JLT  s4one
+	LEAQ (DX)(R8*1), R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+s4pairloop:
+	VPMOVZXWD (DX)(AX*2), Y4
+	VPMOVZXWD (R14)(AX*2), Y12
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y12, Y12
+	VMOVUPS (SI)(AX*4), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VFMADD231PS Y5, Y12, Y8
+	VMOVUPS (R12)(AX*4), Y5
+	VFMADD231PS Y5, Y4, Y1
+	VFMADD231PS Y5, Y12, Y9
+	VMOVUPS (R13)(AX*4), Y5
+	VFMADD231PS Y5, Y4, Y2
+	VFMADD231PS Y5, Y12, Y10
+	VMOVUPS (R11)(AX*4), Y5
+	VFMADD231PS Y5, Y4, Y3
+	VFMADD231PS Y5, Y12, Y11
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT  s4pairloop
+
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
+	HSUM4(Y8, Y9, Y10, Y11, X8, X9)
+	VMULPS X15, X0, X0
+	VMULPS X15, X8, X8
+	VMOVUPS X0, (DI)
+	VMOVUPS X8, 16(DI)
+	ADDQ $32, DI
+	LEAQ (DX)(R8*2), DX
+	SUBQ $2, R9
+	JMP  s4pair
+
+s4one:
+	TESTQ R9, R9
+	JEQ  s4done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+
+s4oneloop:
+	VPMOVZXWD (DX)(AX*2), Y4
+	VPSLLD $16, Y4, Y4
+	VFMADD231PS (SI)(AX*4), Y4, Y0
+	VFMADD231PS (R12)(AX*4), Y4, Y1
+	VFMADD231PS (R13)(AX*4), Y4, Y2
+	VFMADD231PS (R11)(AX*4), Y4, Y3
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT  s4oneloop
+
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
+	VMULPS X15, X0, X0
+	VMOVUPS X0, (DI)
+
+s4done:
+	VZEROUPPER
+	RET
+
+// func attnAccum4BAVX2(o *float32, ostride int, v *uint16, e *float32, hd, vstride, n int)
+// Four queries' outputs (rows ostride apart) += the weights e (key-major,
+// e[j*4+r]) times n values of a bf16 cache (rows vstride apart): o_r[i] +=
+// Σ_j e[j*4+r]·v_j[i]. Sixteen dimensions at a time for all keys, eight
+// accumulators, each value widened once for the four.
+TEXT ·attnAccum4BAVX2(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ ostride+8(FP), R10
+	MOVQ v+16(FP), DX
+	MOVQ e+24(FP), BX
+	MOVQ hd+32(FP), CX
+	MOVQ vstride+40(FP), R8
+	MOVQ n+48(FP), R9
+	SHLQ $2, R10
+	SHLQ $1, R8
+	LEAQ (DI)(R10*1), R12
+	LEAQ (DI)(R10*2), R13
+	LEAQ (R12)(R10*2), R11
+	XORQ AX, AX
+	TESTQ R9, R9
+	JEQ  a4done
+
+a4chunk:
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS 32(DI)(AX*4), Y8
+	VMOVUPS (R12)(AX*4), Y1
+	VMOVUPS 32(R12)(AX*4), Y9
+	VMOVUPS (R13)(AX*4), Y2
+	VMOVUPS 32(R13)(AX*4), Y10
+	VMOVUPS (R11)(AX*4), Y3
+	VMOVUPS 32(R11)(AX*4), Y11
+	LEAQ (DX)(AX*2), R10
+	MOVQ BX, SI
+	MOVQ R9, R14
+
+a4key:
+	VPMOVZXWD (R10), Y4
+	VPMOVZXWD 16(R10), Y12
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y12, Y12
+	VBROADCASTSS (SI), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VFMADD231PS Y5, Y12, Y8
+	VBROADCASTSS 4(SI), Y6
+	VFMADD231PS Y6, Y4, Y1
+	VFMADD231PS Y6, Y12, Y9
+	VBROADCASTSS 8(SI), Y7
+	VFMADD231PS Y7, Y4, Y2
+	VFMADD231PS Y7, Y12, Y10
+	VBROADCASTSS 12(SI), Y13
+	VFMADD231PS Y13, Y4, Y3
+	VFMADD231PS Y13, Y12, Y11
+	ADDQ R8, R10
+	ADDQ $16, SI
+	DECQ R14
+	JNZ  a4key
+
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y8, 32(DI)(AX*4)
+	VMOVUPS Y1, (R12)(AX*4)
+	VMOVUPS Y9, 32(R12)(AX*4)
+	VMOVUPS Y2, (R13)(AX*4)
+	VMOVUPS Y10, 32(R13)(AX*4)
+	VMOVUPS Y3, (R11)(AX*4)
+	VMOVUPS Y11, 32(R11)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT  a4chunk
+
+a4done:
+	VZEROUPPER
+	RET

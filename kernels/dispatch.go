@@ -98,6 +98,12 @@ type impl struct {
 	attnScores4 func(s, q []float32, qstride int, k []float32, hd, kstride int, scale float32, mx *[4]float32)
 	expSub4     func(s []float32, m, sums *[4]float32)
 	attnAccum4  func(o []float32, ostride int, v, e []float32, hd, vstride int)
+	// attnScores4B and attnAccum4B are attnScores4 (without the maxima) and
+	// attnAccum4 over a bf16 cache read in place, for hd%16 == 0; nil
+	// where the ISA has none (then a bf16 cache goes through the widening
+	// four-query kernels, or one query at a time).
+	attnScores4B func(s, q []float32, qstride int, k []uint16, hd, kstride int, scale float32)
+	attnAccum4B  func(o []float32, ostride int, v []uint16, e []float32, hd, vstride int)
 
 	// fmaLoop runs iters iterations of an unrolled FMA loop and returns the
 	// number of floating-point operations done (for MeasurePeakFLOPS).

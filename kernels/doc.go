@@ -42,8 +42,10 @@
 //     same prefetch.
 //   - Attention over the bf16 cache: single queries (decode) read it in
 //     place with the AVX2 kernels on AVX2 and AVX-512 CPUs, and in Go
-//     (1.5-2.1× the widen-a-block path on Zen 3); the AVX-512 four-query
-//     prefill kernels widen each block of 64 keys once for four queries.
+//     (1.5-2.1× the widen-a-block path on Zen 3); prefill on AVX2 takes
+//     four queries per key in place (1.4-1.5× one at a time); the AVX-512
+//     four-query prefill kernels widen each block of 64 keys once for four
+//     queries.
 //   - Batched decode (T = 2..8): on Zen 4 the GEMM's block copy, which
 //     streams the weights once, beat GEMV-shaped kernels for several rows
 //     (too much work per byte to keep DRAM busy), so AVX-512 keeps it for

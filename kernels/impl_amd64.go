@@ -203,6 +203,12 @@ func attnScoresBF16AVX2(s, q *float32, k *uint16, hd, stride, n int, scale float
 //go:noescape
 func attnAccumBF16AVX2(o *float32, v *uint16, e *float32, hd, stride, n int)
 
+//go:noescape
+func attnScores4BAVX2(s, q *float32, qstride int, k *uint16, hd, kstride, n int, scale float32)
+
+//go:noescape
+func attnAccum4BAVX2(o *float32, ostride int, v *uint16, e *float32, hd, vstride, n int)
+
 // attnScoresBF16AVX2Go and attnAccumBF16AVX2Go wrap the in-place bf16
 // attention kernels for both impls.
 func attnScoresBF16AVX2Go(s, q []float32, k []uint16, hd, stride int, scale float32) {
@@ -568,6 +574,18 @@ var avx2Impl = &impl{
 	},
 	attnScoresB: attnScoresBF16AVX2Go,
 	attnAccumB:  attnAccumBF16AVX2Go,
+	attnScores4B: func(s, q []float32, qstride int, k []uint16, hd, kstride int, scale float32) {
+		if n := len(s) / 4; n > 0 {
+			_, _ = q[3*qstride+hd-1], k[(n-1)*kstride+hd-1]
+			attnScores4BAVX2(&s[0], &q[0], qstride, &k[0], hd, kstride, n, scale)
+		}
+	},
+	attnAccum4B: func(o []float32, ostride int, v []uint16, e []float32, hd, vstride int) {
+		if n := len(e) / 4; n > 0 {
+			_, _ = o[3*ostride+hd-1], v[(n-1)*vstride+hd-1]
+			attnAccum4BAVX2(&o[0], ostride, &v[0], &e[0], hd, vstride, n)
+		}
+	},
 	softcap: func(x []float32, c float32) {
 		n := len(x) &^ 3
 		if n > 0 {
