@@ -224,10 +224,11 @@ func BenchmarkMatVecQ8(b *testing.B) {
 }
 
 // BenchmarkAttentionBF16 is attention over a bf16 cache (the layout
-// model.Cache uses: head-major), read in place ("direct") against the
+// model.Cache uses: head-major), read in place ("direct"; for prefill
+// also "one", without the four-query kernels) against the
 // widen-a-block-then-attend path ("widen"), with the current ISA.
 func BenchmarkAttentionBF16(b *testing.B) {
-	for _, c := range []struct{ T, pos0, window int }{{1, 1023, -1}, {1, 2047, 512}, {64, 448, -1}} {
+	for _, c := range []struct{ T, pos0, window int }{{1, 1023, -1}, {1, 2047, 512}, {64, 448, -1}, {128, 1024, -1}} {
 		n := c.pos0 + c.T
 		p := Attn{T: c.T, Pos0: c.pos0, NHead: 10, NKV: 10, HeadDim: 128, Window: c.window, Stride: 128, HeadStride: n * 128}
 		r := rand.New(rand.NewPCG(1, 1))
@@ -236,9 +237,17 @@ func BenchmarkAttentionBF16(b *testing.B) {
 		RoundBF16(k, randSlice(r, len(k)))
 		RoundBF16(v, randSlice(r, len(v)))
 		out := make([]float32, c.T*1280)
-		for _, mode := range []string{"direct", "widen"} {
+		// direct: as the model runs; one: the four-query in-place kernels
+		// off (prefill one query at a time); widen: no in-place kernels.
+		for _, mode := range []string{"direct", "one", "widen"} {
+			if mode == "one" && (c.T < 4 || cur.Load().attnScores4B == nil) {
+				continue
+			}
 			b.Run(fmt.Sprintf("T=%d,ctx=%d,W=%d/%s", c.T, n, c.window, mode), func(b *testing.B) {
 				im := *cur.Load()
+				if mode != "direct" {
+					im.attnScores4B, im.attnAccum4B = nil, nil
+				}
 				if mode == "widen" {
 					im.attnScoresB, im.attnAccumB = nil, nil
 				}

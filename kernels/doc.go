@@ -43,7 +43,7 @@
 //   - Attention over the bf16 cache: single queries (decode) read it in
 //     place with the AVX2 kernels on AVX2 and AVX-512 CPUs, and in Go
 //     (1.5-2.1× the widen-a-block path on Zen 3); prefill on AVX2 takes
-//     four queries per key in place (1.4-1.5× one at a time); the AVX-512
+//     four queries per key in place (1.1-1.7× one at a time); the AVX-512
 //     four-query prefill kernels widen each block of 64 keys once for four
 //     queries.
 //   - Batched decode (T = 2..8): on Zen 4 the GEMM's block copy, which
