@@ -131,6 +131,29 @@ pstore:
 	VMOVUPS Y14, 384+off(DI); \
 	VMOVUPS Y15, 448+off(DI)
 
+// ROWS16 points the registers at the 16 rows, R8 bytes apart from SI:
+// rows 0-7 at (SI), (SI)(R8*1), (SI)(R8*2), (R9), (SI)(R8*4), (R9)(R8*2),
+// (R11), (R11)(R8*1), and rows 8-15 likewise from R12, R13, R14.
+#define ROWS16 \
+	LEAQ (SI)(R8*2), R9; \
+	ADDQ R8, R9; \
+	LEAQ (R9)(R8*2), R11; \
+	ADDQ R8, R11; \
+	LEAQ (SI)(R8*8), R12; \
+	LEAQ (R12)(R8*2), R13; \
+	ADDQ R8, R13; \
+	LEAQ (R13)(R8*2), R14; \
+	ADDQ R8, R14
+
+// ADVANCE16 moves the row registers on by n bytes.
+#define ADVANCE16(n) \
+	ADDQ n, SI; \
+	ADDQ n, R9; \
+	ADDQ n, R11; \
+	ADDQ n, R12; \
+	ADDQ n, R13; \
+	ADDQ n, R14
+
 // func packBF16x16AVX2(p *float32, w *uint16, ldw, steps int)
 // The panel pack of 16 bf16 weight rows (ldw apart): for i < 8·steps and
 // c < 16, p[i*16+c] = BF16ToF32(w[c*ldw+i]). Each step widens 8 columns of
@@ -142,15 +165,7 @@ TEXT ·packBF16x16AVX2(SB), NOSPLIT, $0-32
 	MOVQ ldw+16(FP), R8
 	MOVQ steps+24(FP), CX
 	SHLQ $1, R8
-	LEAQ (SI)(R8*2), R9
-	ADDQ R8, R9
-	LEAQ (R9)(R8*2), R11
-	ADDQ R8, R11
-	LEAQ (SI)(R8*8), R12
-	LEAQ (R12)(R8*2), R13
-	ADDQ R8, R13
-	LEAQ (R13)(R8*2), R14
-	ADDQ R8, R14
+	ROWS16
 
 packBF16x16AVX2loop:
 	VPMOVZXWD (SI), Y0
@@ -187,12 +202,7 @@ packBF16x16AVX2loop:
 	VPMOVZXWD (R14)(R8*1), Y7
 	VPSLLD $16, Y7, Y7
 	TRANSPOSE8(32)
-	ADDQ $16, SI
-	ADDQ $16, R9
-	ADDQ $16, R11
-	ADDQ $16, R12
-	ADDQ $16, R13
-	ADDQ $16, R14
+	ADVANCE16($16)
 	ADDQ $512, DI
 	DECQ CX
 	JNZ  packBF16x16AVX2loop
@@ -207,15 +217,7 @@ TEXT ·packF32x16AVX2(SB), NOSPLIT, $0-32
 	MOVQ ldw+16(FP), R8
 	MOVQ steps+24(FP), CX
 	SHLQ $2, R8
-	LEAQ (SI)(R8*2), R9
-	ADDQ R8, R9
-	LEAQ (R9)(R8*2), R11
-	ADDQ R8, R11
-	LEAQ (SI)(R8*8), R12
-	LEAQ (R12)(R8*2), R13
-	ADDQ R8, R13
-	LEAQ (R13)(R8*2), R14
-	ADDQ R8, R14
+	ROWS16
 
 packF32x16AVX2loop:
 	VMOVUPS (SI), Y0
@@ -236,12 +238,7 @@ packF32x16AVX2loop:
 	VMOVUPS (R14), Y6
 	VMOVUPS (R14)(R8*1), Y7
 	TRANSPOSE8(32)
-	ADDQ $32, SI
-	ADDQ $32, R9
-	ADDQ $32, R11
-	ADDQ $32, R12
-	ADDQ $32, R13
-	ADDQ $32, R14
+	ADVANCE16($32)
 	ADDQ $512, DI
 	DECQ CX
 	JNZ  packF32x16AVX2loop

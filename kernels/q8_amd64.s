@@ -173,6 +173,21 @@ x16sum:
 	VZEROUPPER
 	RET
 
+// X16ROW adds one row's group to acc: its four blocks of 16 int16 x at
+// off(SI) against the widened weights Y4..Y7, scaled by s·xs (xs at sx(R11)).
+#define X16ROW(off, sx, acc) \
+	VPMADDWD off(SI), Y4, Y8; \
+	VPMADDWD 32+off(SI), Y5, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 64+off(SI), Y6, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VPMADDWD 96+off(SI), Y7, Y9; \
+	VPADDD Y9, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	VMULSS sx(R11), X10, X11; \
+	VBROADCASTSS X11, Y11; \
+	VFMADD231PS Y11, Y8, acc
+
 // X16GROUP4 adds one group of 64 to the four rows' accumulators a0..a3:
 // the weights widened to int16 once, then X16GROUP's arithmetic for each
 // row of x (x interleaved per group: row t at SI + 128·t).
@@ -183,50 +198,10 @@ x16sum:
 	VPMOVSXBW 32(DX)(AX*1), Y6; \
 	VPMOVSXBW 48(DX)(AX*1), Y7; \
 	VMOVSS (R10), X10; \
-	VPMADDWD 0(SI), Y4, Y8; \
-	VPMADDWD 32(SI), Y5, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 64(SI), Y6, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 96(SI), Y7, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	VMULSS 0(R11), X10, X11; \
-	VBROADCASTSS X11, Y11; \
-	VFMADD231PS Y11, Y8, a0; \
-	VPMADDWD 128(SI), Y4, Y8; \
-	VPMADDWD 160(SI), Y5, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 192(SI), Y6, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 224(SI), Y7, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	VMULSS 4(R11), X10, X11; \
-	VBROADCASTSS X11, Y11; \
-	VFMADD231PS Y11, Y8, a1; \
-	VPMADDWD 256(SI), Y4, Y8; \
-	VPMADDWD 288(SI), Y5, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 320(SI), Y6, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 352(SI), Y7, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	VMULSS 8(R11), X10, X11; \
-	VBROADCASTSS X11, Y11; \
-	VFMADD231PS Y11, Y8, a2; \
-	VPMADDWD 384(SI), Y4, Y8; \
-	VPMADDWD 416(SI), Y5, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 448(SI), Y6, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VPMADDWD 480(SI), Y7, Y9; \
-	VPADDD Y9, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	VMULSS 12(R11), X10, X11; \
-	VBROADCASTSS X11, Y11; \
-	VFMADD231PS Y11, Y8, a3; \
+	X16ROW(0, 0, a0); \
+	X16ROW(128, 4, a1); \
+	X16ROW(256, 8, a2); \
+	X16ROW(384, 12, a3); \
 	ADDQ $4, R10; \
 	ADDQ $16, R11; \
 	ADDQ $512, SI; \
