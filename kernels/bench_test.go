@@ -281,3 +281,22 @@ func BenchmarkQuantizeQ8(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkQuantizeX16 is the int16 quantization of x that every int8
+// GEMV call does first (serially), at the d20 input widths.
+func BenchmarkQuantizeX16(b *testing.B) {
+	for _, in := range []int{1280, 5120} {
+		r := rand.New(rand.NewPCG(1, 1))
+		x := randSlice(r, in)
+		q, s := make([]int16, in), make([]float32, in/QGroup)
+		b.Run(fmt.Sprintf("in=%d", in), func(b *testing.B) {
+			benchISAs(b, func(b *testing.B) {
+				im := cur.Load()
+				b.SetBytes(int64(4 * in))
+				for b.Loop() {
+					im.quantX16(q, s, x)
+				}
+			})
+		})
+	}
+}

@@ -44,6 +44,8 @@ type impl struct {
 	// quantQ8 is quantizeQ8Groups (QuantizeQ8's loop over len(s) groups),
 	// bit for bit.
 	quantQ8 func(q []int8, s []float32, w []float32) bool
+	// quantX16 is quantizeX16 over len(xs) groups, bit for bit.
+	quantX16 func(xq []int16, xs []float32, x []float32) bool
 	// dequantQ8 is DequantizeQ8's loop (len(dst) a multiple of QGroup).
 	dequantQ8 func(dst []float32, q []int8, s []float32)
 

@@ -12,6 +12,7 @@ var goImpl = &impl{
 	gemvQ8:    gemvQ8Go,
 	gemvQ8X16: gemvQ8X16Go,
 	quantQ8:   quantizeQ8Groups,
+	quantX16:  quantizeX16,
 	sum:       sumGo,
 	dequantQ8: dequantQ8Go,
 	mr:        2,

@@ -153,6 +153,9 @@ func gemvQ8X16AVX2(y *float32, xq *int16, xs *float32, q *int8, s *float32, k, r
 func gemvQ8X16x4AVX2(y *float32, ldy int, xq *int16, xs *float32, q *int8, s *float32, k, rows int)
 
 //go:noescape
+func quantX16AVX2(xq *int16, xs *float32, x *float32, groups int) int
+
+//go:noescape
 func quantQ8AVX2(q *int8, s *float32, w *float32, groups int) int
 
 //go:noescape
@@ -180,6 +183,14 @@ func gemvQ8X16x4AVX2Go(y []float32, ldy int, xq []int16, xs []float32, q []int8,
 		_, _, _, _ = y[3*ldy+rows-1], xq[4*k-1], xs[4*k/QGroup-1], s[rows*k/QGroup-1]
 		gemvQ8X16x4AVX2(&y[0], ldy, &xq[0], &xs[0], &q[0], &s[0], k, rows)
 	}
+}
+
+func quantX16AVX2Go(xq []int16, xs []float32, x []float32) bool {
+	if len(xs) == 0 {
+		return true
+	}
+	_, _ = xq[len(xs)*QGroup-1], x[len(xs)*QGroup-1]
+	return quantX16AVX2(&xq[0], &xs[0], &x[0], len(xs)) == 0
 }
 
 func quantQ8AVX2Go(q []int8, s []float32, w []float32) bool {
@@ -277,6 +288,7 @@ var avx512Impl = &impl{
 	gemvQ8X16: gemvQ8X16AVX2Go,
 	gemvQ8X4:  gemvQ8X16x4AVX2Go,
 	quantQ8:   quantQ8AVX2Go,
+	quantX16:  quantX16AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {
@@ -447,6 +459,7 @@ var avx2Impl = &impl{
 	gemvQ8X16: gemvQ8X16AVX2Go,
 	gemvQ8X4:  gemvQ8X16x4AVX2Go,
 	quantQ8:   quantQ8AVX2Go,
+	quantX16:  quantX16AVX2Go,
 	sum:       sumAVX2Go,
 	dequantQ8: dequantQ8AVX2Go,
 	gemvF32: func(y, x, w []float32, k, ldw int) {

@@ -116,7 +116,7 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	g := gemvPool.Get().(*gemvTask)
 	*g = gemvTask{im: im, y: y, x: x[:in], wq: q, ws: s, in: in, kMain: in}
 	xb := x16Pool.Get().(*x16Buf)
-	if xb.q, xb.s = growI16(xb.q, in), grow(xb.s, in/QGroup); quantizeX16(xb.q, xb.s, x[:in]) {
+	if xb.q, xb.s = growI16(xb.q, in), grow(xb.s, in/QGroup); im.quantX16(xb.q, xb.s, x[:in]) {
 		g.xq, g.xs = xb.q, xb.s
 	}
 	if in*out < serialOps {
@@ -253,7 +253,7 @@ func gemvQ8Rows(im *impl, y, x []float32, q []int8, s []float32, T, in, out int)
 	clear(b.q)
 	clear(b.s)
 	for t := range T {
-		if !quantizeX16(b.rq, b.rs, x[t*in:(t+1)*in]) {
+		if !im.quantX16(b.rq, b.rs, x[t*in:(t+1)*in]) {
 			return false
 		}
 		xq, xs, r := b.q[t/4*4*in:], b.s[t/4*4*ng:], t%4

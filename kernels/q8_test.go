@@ -204,3 +204,54 @@ func TestDequantizeQ8(t *testing.T) {
 		}
 	})
 }
+
+// TestQuantizeX16 checks every ISA's int16 quantization of x (the int8
+// GEMV's input) against quantizeX16 bit for bit, edge cases included, and
+// its error bound: each value within max|x_g|/65534 of x.
+func TestQuantizeX16(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	x := randSlice(r, 8*QGroup)
+	for i := range QGroup {
+		x[i] = 0                                                  // an all-zero group
+		x[QGroup+i] = math.Float32frombits(uint32(r.IntN(40000))) // denormals: the scale rounds
+		x[2*QGroup+i] = float32(i-32) * 0.5                       // ties after scaling
+		x[3*QGroup+i] *= 1e-3                                     // one outlier below
+	}
+	x[2*QGroup] = 32767.0 / 64
+	x[3*QGroup+9] = 3e3
+	wantQ, wantS := make([]int16, len(x)), make([]float32, len(x)/QGroup)
+	if !quantizeX16(wantQ, wantS, x) {
+		t.Fatal("quantizeX16 refused finite x")
+	}
+	forEachISA(t, func(t *testing.T) {
+		im := cur.Load()
+		q, s := make([]int16, len(x)), make([]float32, len(x)/QGroup)
+		if !im.quantX16(q, s, x) {
+			t.Fatal("refused finite x")
+		}
+		if !slices.Equal(s, wantS) || !slices.Equal(q, wantQ) {
+			for i := range q {
+				if q[i] != wantQ[i] {
+					t.Fatalf("xq[%d] = %d for %g, quantizeX16 %d", i, q[i], x[i], wantQ[i])
+				}
+			}
+			t.Fatal("scales differ from quantizeX16")
+		}
+		for i, v := range x {
+			if i/QGroup == 1 {
+				continue // denormal scales are rounded: only the clamp holds
+			}
+			g := i / QGroup
+			if d := math.Abs(float64(s[g])*float64(q[i]) - float64(v)); d > float64(s[g])/2*(1+1e-6) {
+				t.Fatalf("x[%d] = %g: %g·%d is %g off", i, v, s[g], q[i], d)
+			}
+		}
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+			xb := slices.Clone(x)
+			xb[5*QGroup+3] = bad
+			if im.quantX16(q, s, xb) {
+				t.Fatalf("accepted %v", bad)
+			}
+		}
+	})
+}
