@@ -140,7 +140,10 @@ func (l *Model) Info() llm.Info { return l.info }
 // Step is the checkpoint's training step.
 func (l *Model) Step() int { return l.step }
 
-// Backend is the device the model runs on (for bench and status lines).
+// Backend is the device the model runs on, for tests that look at its
+// memory. It takes no reference: use it only while holding the model (the
+// owner's reference, Acquire, or a call in flight); after the release every
+// method wraps engine.ErrClosed.
 func (l *Model) Backend() engine.Backend { return l.backend }
 
 // Close drops the owner's reference. When no call or Acquire holds the
