@@ -37,8 +37,8 @@ const (
 // bumped whenever the logits of some precision may change (2: the int8
 // precision and attention reading the bf16 cache in place; 3: bf16
 // activations at every linear's input under BF16, int16 activations in
-// Int8's GEMV), so that results cached
-// under it (eval scores) are not reused across the change.
+// Int8's GEMV), so that results cached under it (eval scores) are not
+// reused across the change.
 const NumericsVersion = 3
 
 func (p Precision) String() string {
