@@ -51,5 +51,7 @@
 //     (too much work per byte to keep DRAM busy), so AVX-512 keeps it for
 //     bf16; on Zen 3 (AVX2) four-row GEMVs do better (bf16 1.1-1.5×, int8
 //     1.5-2.3× at batch 2-8; see gemvBF16Rows, gemvQ8Rows). int8 takes its
-//     four-row GEMV on AVX-512 too (not measured there).
+//     four-row GEMV on AVX-512 too (not measured there). An eight-row bf16
+//     GEMV did no better than two passes of four (d20 batch 8: 71-75 tok/s
+//     both): with x read by every FMA, the loads are the limit.
 package kernels
