@@ -240,10 +240,7 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 	koff := h / (p.NHead / p.NKV) * p.headStride()
 	q := a.q[(t0*p.NHead+h)*hd:]
 	o := a.out[(t0*p.NHead+h)*hd:]
-	for r := range 4 {
-		clear(o[r*qs : r*qs+hd])
-		sc.m[r], sc.l[r] = float32(math.Inf(-1)), 0
-	}
+	sc.start4(o, qs, hd)
 	inf := float32(math.Inf(-1))
 	first, lastLo := p.window(p0), p.window(p0+3)
 	for b1 := p0 + 4; b1 > first; b1 -= attnBlock {
@@ -269,14 +266,7 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 			s[i] = inf
 		}
 		for r := range 4 {
-			if sc.mx[r] > sc.m[r] {
-				if sc.l[r] != 0 {
-					c := float32(math.Exp(float64(sc.m[r] - sc.mx[r])))
-					sc.l[r] *= c
-					im.scale(c, o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
-				}
-				sc.m[r] = sc.mx[r]
-			}
+			sc.raise(im, r, sc.mx[r], o[r*qs:r*qs+hd])
 		}
 		im.expSub4(s, &sc.m, &sc.sums)
 		for r := range 4 {
@@ -285,9 +275,7 @@ func (a *attnTask) four(t0, h int, sc *attnScratch) {
 		vb, vs := a.block(sc, true, kv, n)
 		im.attnAccum4(o, qs, vb, s[:n*4], hd, vs)
 	}
-	for r := range 4 {
-		im.scale(1/sc.l[r], o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
-	}
+	sc.finish4(im, o, qs, hd)
 }
 
 // fourB is four for a bf16 cache on an ISA whose four-query kernels read it
@@ -301,11 +289,8 @@ func (a *attnTask) fourB(t0, h int, sc *attnScratch) {
 	koff := h / (p.NHead / p.NKV) * p.headStride()
 	q := a.q[(t0*p.NHead+h)*hd:]
 	o := a.out[(t0*p.NHead+h)*hd:]
+	sc.start4(o, qs, hd)
 	inf := float32(math.Inf(-1))
-	for r := range 4 {
-		clear(o[r*qs : r*qs+hd])
-		sc.m[r], sc.l[r] = inf, 0
-	}
 	first := p.window(p0)
 	for b1 := p0 + 4; b1 > first; b1 -= attnBlock {
 		b0 := max(first, b1-attnBlock)
@@ -324,14 +309,7 @@ func (a *attnTask) fourB(t0, h int, sc *attnScratch) {
 				row[j] = x
 				bm = max(bm, x)
 			}
-			if bm > sc.m[r] {
-				if sc.l[r] != 0 {
-					c := float32(math.Exp(float64(sc.m[r] - bm)))
-					sc.l[r] *= c
-					im.scale(c, o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
-				}
-				sc.m[r] = bm
-			}
+			sc.raise(im, r, bm, o[r*qs:r*qs+hd])
 			sc.l[r] += im.expSub(row, sc.m[r])
 			for j, e := range row {
 				s[j*4+r] = e
@@ -339,6 +317,34 @@ func (a *attnTask) fourB(t0, h int, sc *attnScratch) {
 		}
 		im.attnAccum4B(o, qs, a.vb[kv:], s, hd, p.Stride)
 	}
+	sc.finish4(im, o, qs, hd)
+}
+
+// start4 clears the four outputs (rows qs apart, hd wide) and the online
+// softmax state of four queries.
+func (sc *attnScratch) start4(o []float32, qs, hd int) {
+	for r := range 4 {
+		clear(o[r*qs : r*qs+hd])
+		sc.m[r], sc.l[r] = float32(math.Inf(-1)), 0
+	}
+}
+
+// raise moves query r's running max up to bm when bm is larger, rescaling
+// its sum and its output o by exp(old max − bm).
+func (sc *attnScratch) raise(im *impl, r int, bm float32, o []float32) {
+	if bm <= sc.m[r] {
+		return
+	}
+	if sc.l[r] != 0 {
+		c := float32(math.Exp(float64(sc.m[r] - bm)))
+		sc.l[r] *= c
+		im.scale(c, o, o)
+	}
+	sc.m[r] = bm
+}
+
+// finish4 divides each of the four outputs by its softmax sum.
+func (sc *attnScratch) finish4(im *impl, o []float32, qs, hd int) {
 	for r := range 4 {
 		im.scale(1/sc.l[r], o[r*qs:r*qs+hd], o[r*qs:r*qs+hd])
 	}
