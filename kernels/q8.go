@@ -45,19 +45,24 @@ func QuantizeQ8(q []int8, s []float32, w []float32) error {
 	return nil
 }
 
+// maxAbs is max_i |v[i]| and whether every v[i] is finite (NaN makes the
+// maximum NaN).
+func maxAbs(v []float32) (float32, bool) {
+	var a float32
+	for _, x := range v {
+		a = max(a, float32(math.Abs(float64(x))))
+	}
+	return a, a <= math.MaxFloat32
+}
+
 // quantizeQ8Groups is QuantizeQ8's loop over whole groups; it reports
 // whether every weight was finite.
 func quantizeQ8Groups(q []int8, s []float32, w []float32) bool {
 	ok := true
 	for g := range s {
 		wg, qg := w[g*QGroup:(g+1)*QGroup], q[g*QGroup:(g+1)*QGroup]
-		var a float32
-		for _, v := range wg {
-			a = max(a, float32(math.Abs(float64(v))))
-		}
-		if math.IsInf(float64(a), 0) || math.IsNaN(float64(a)) {
-			ok = false
-		}
+		a, finite := maxAbs(wg)
+		ok = ok && finite
 		sc := a / 127
 		s[g] = sc
 		if sc == 0 {
@@ -191,18 +196,16 @@ func dequantQ8Go(dst []float32, q []int8, s []float32) {
 }
 
 // quantizeX16 quantizes x (len a multiple of QGroup) to int16 with one
-// symmetric scale per group: xs[g] = max_i |x_g[i]| / 32767 and xq[i] =
-// RoundToEven(x[i]/xs[g]) (0 for an all-zero group), so each value is within
-// xs[g]/2 = max|x_g|/65534 of x. It reports false, leaving the output
+// symmetric scale per group: xs[g] = max_i |x_g[i]| / 32767 (in float32)
+// and xq[i] = RoundToEven(float64(x[i])·(1/float64(xs[g]))) clamped to
+// ±32767 (0 for an all-zero group), so each value is within about xs[g]/2 =
+// max|x_g|/65534 of x. It reports false, leaving the output
 // unspecified, when some x is not finite.
 func quantizeX16(xq []int16, xs []float32, x []float32) bool {
 	for g := range len(x) / QGroup {
 		xg, qg := x[g*QGroup:(g+1)*QGroup], xq[g*QGroup:(g+1)*QGroup]
-		var a float32
-		for _, v := range xg {
-			a = max(a, float32(math.Abs(float64(v))))
-		}
-		if a > math.MaxFloat32 || a != a {
+		a, finite := maxAbs(xg)
+		if !finite {
 			return false
 		}
 		sc := a / 32767
