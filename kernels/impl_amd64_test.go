@@ -3,7 +3,9 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -31,5 +33,43 @@ func TestImplsComplete(t *testing.T) {
 		if im.panel == nil && (im.tile == nil || im.tileB == nil || im.mr == 0) {
 			t.Errorf("%s: no GEMM tiles", im.name)
 		}
+	}
+}
+
+// TestMatMulQ8RowsAsOne checks that batched decode (1 < T ≤ rowsMax,
+// the four-row GEMV where the ISA has one) gives every row exactly what a
+// T = 1 call on that row gives, partial blocks of four included.
+// It runs on each ISA of this CPU that has the four-row GEMV (pure Go runs
+// the GEMM for T > 1, where rows need not match a lone row bit for bit).
+func TestMatMulQ8RowsAsOne(t *testing.T) {
+	defer SetISA(ISA())
+	checked := 0
+	for _, im := range impls {
+		if im.gemvQ8X4 == nil {
+			continue
+		}
+		checked++
+		cur.Store(im)
+		r := rand.New(rand.NewPCG(11, 11))
+		in, out := 1280, 300
+		w := randSlice(r, in*out)
+		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
+		if err := QuantizeQ8(q, s, w); err != nil {
+			t.Fatal(err)
+		}
+		for T := 2; T <= rowsMax; T++ {
+			x, y := randSlice(r, T*in), make([]float32, T*out)
+			MatMulQ8(y, x, q, s, T, in, out)
+			one := make([]float32, out)
+			for row := range T {
+				MatMulQ8(one, x[row*in:(row+1)*in], q, s, 1, in, out)
+				if !slices.Equal(one, y[row*out:(row+1)*out]) {
+					t.Fatalf("%s T=%d: row %d differs from the same row alone", im.name, T, row)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatalf("no ISA of this CPU (%v) has the four-row int8 GEMV", ISAs())
 	}
 }

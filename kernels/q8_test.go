@@ -127,39 +127,6 @@ func x16Bound(x []float32, q []int8, s []float32, T, in, out int) []float64 {
 	return b
 }
 
-// TestMatMulQ8RowsAsOne checks that batched decode (1 < T ≤ rowsMax,
-// the four-row GEMV where the ISA has one) gives every row exactly what a
-// T = 1 call on that row gives, partial blocks of four included.
-// ISAs without a four-row GEMV (pure Go) run the GEMM for T > 1 and are
-// not checked here.
-func TestMatMulQ8RowsAsOne(t *testing.T) {
-	defer SetISA(ISA())
-	for _, im := range impls {
-		if im.gemvQ8X4 == nil {
-			continue
-		}
-		cur.Store(im)
-		r := rand.New(rand.NewPCG(11, 11))
-		in, out := 1280, 300
-		w := randSlice(r, in*out)
-		q, s := make([]int8, len(w)), make([]float32, len(w)/QGroup)
-		if err := QuantizeQ8(q, s, w); err != nil {
-			t.Fatal(err)
-		}
-		for T := 2; T <= rowsMax; T++ {
-			x, y := randSlice(r, T*in), make([]float32, T*out)
-			MatMulQ8(y, x, q, s, T, in, out)
-			one := make([]float32, out)
-			for row := range T {
-				MatMulQ8(one, x[row*in:(row+1)*in], q, s, 1, in, out)
-				if !slices.Equal(one, y[row*out:(row+1)*out]) {
-					t.Fatalf("%s T=%d: row %d differs from the same row alone", im.name, T, row)
-				}
-			}
-		}
-	}
-}
-
 // TestMatMulQ8NotFinite checks that a NaN or an infinity in x reaches the
 // output, as in the loop MatMulQ8 stands for, although the GEMV quantizes
 // x to int16 (which cannot hold one).
