@@ -184,8 +184,8 @@ const rowsMax = 8
 // 65.9 tok/s.
 func gemvBF16Rows(im *impl, y, x []float32, w []uint16, T, in, out int) {
 	kMain := in - in%im.bf16Perm
-	b := x16Pool.Get().(*x16Buf)
-	defer x16Pool.Put(b)
+	b := rowsPool.Get().(*rowsBuf)
+	defer rowsPool.Put(b)
 	b.y = grow(b.y, 4*out)
 	xp := grow(b.xp, 4*kMain)
 	b.xp = xp

@@ -120,7 +120,7 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	}
 	g := gemvPool.Get().(*gemvTask)
 	*g = gemvTask{im: im, y: y, x: x[:in], wq: q, ws: s, in: in, kMain: in}
-	xb := x16Pool.Get().(*x16Buf)
+	xb := rowsPool.Get().(*rowsBuf)
 	if xb.q, xb.s = growI16(xb.q, in), grow(xb.s, in/QGroup); im.quantX16(xb.q, xb.s, x[:in]) {
 		g.xq, g.xs = xb.q, xb.s
 	}
@@ -131,18 +131,19 @@ func MatMulQ8(y, x []float32, q []int8, s []float32, T, in, out int) {
 	}
 	*g = gemvTask{}
 	gemvPool.Put(g)
-	x16Pool.Put(xb)
+	rowsPool.Put(xb)
 }
 
-// x16Buf holds x quantized to int16 for the int8 GEMV (q, s), and for the
-// four-row GEMV one row's quantization (rq, rs) and a scratch y.
-type x16Buf struct {
+// rowsBuf is the scratch of the GEMVs' input preparation: x quantized to
+// int16 (q, s; for the four-row int8 GEMV one row at a time in rq, rs),
+// permuted bf16-GEMV rows (xp), and a scratch y for a partial block of rows.
+type rowsBuf struct {
 	q, rq []int16
 	s, rs []float32
 	y, xp []float32 // xp: permuted rows of x for the four-row bf16 GEMV
 }
 
-var x16Pool = sync.Pool{New: func() any { return new(x16Buf) }}
+var rowsPool = sync.Pool{New: func() any { return new(rowsBuf) }}
 
 func growI16(b []int16, n int) []int16 {
 	if cap(b) < n {
@@ -249,8 +250,8 @@ func gemvQ8X16Go(y []float32, xq []int16, xs []float32, q []int8, s []float32, k
 func gemvQ8Rows(im *impl, y, x []float32, q []int8, s []float32, T, in, out int) bool {
 	ng := in / QGroup
 	nb := (T + 3) / 4
-	b := x16Pool.Get().(*x16Buf)
-	defer x16Pool.Put(b)
+	b := rowsPool.Get().(*rowsBuf)
+	defer rowsPool.Put(b)
 	b.q, b.s = growI16(b.q, nb*4*in), grow(b.s, nb*4*ng)
 	b.rq, b.rs = growI16(b.rq, in), grow(b.rs, ng)
 	clear(b.q)
