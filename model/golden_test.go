@@ -59,15 +59,8 @@ func TestGoldenForward(t *testing.T) {
 			if g.Generation != "" && !sameGeneration(m.Arch.Generation, g.Generation, m.Config) {
 				t.Errorf("generation: got %s, want %s", m.Arch.Generation, g.Generation)
 			}
-			T, V := len(g.Tokens), m.Config.VocabSize
-			c, err := m.NewCache(1, T)
-			if err != nil {
-				t.Fatal(err)
-			}
-			logits := make([]float32, T*V)
-			if err := m.Forward(c, []Chunk{{0, g.Tokens}}, logits, true); err != nil {
-				t.Fatal(err)
-			}
+			V := m.Config.VocabSize
+			logits := allLogits(t, m, g.Tokens)
 			checkLogits(t, g, logits, V)
 			checkGreedy(t, m, g)
 		})

@@ -49,11 +49,7 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 			m, g := loadGolden(t, variant, tc.prec)
 			toks := g.Tokens[:min(300, len(g.Tokens))]
 			V := m.Config.VocabSize
-			full, _ := m.NewCache(1, len(toks))
-			want := make([]float32, len(toks)*V)
-			if err := m.Forward(full, []Chunk{{0, toks}}, want, true); err != nil {
-				t.Fatal(err)
-			}
+			want := allLogits(t, m, toks)
 			c, _ := m.NewCache(1, len(toks))
 			got := make([]float32, V)
 			// Exact: the same sums whatever the chunk. bf16 rounds every
@@ -67,10 +63,7 @@ func TestChunkedForwardEqualsFull(t *testing.T) {
 			if tc.prec == BF16 {
 				tol = precisionBound[BF16]
 				ref, _ := loadGolden(t, variant, Exact)
-				rc, _ := ref.NewCache(1, len(toks))
-				if err := ref.Forward(rc, []Chunk{{0, toks}}, want, true); err != nil {
-					t.Fatal(err)
-				}
+				want = allLogits(t, ref, toks)
 			}
 			defer func() { t.Logf("worst |Δlogit| %.3g", worst) }()
 			for pos, n := 0, 1; pos < len(toks); pos, n = pos+n, n%37+2 {
@@ -143,12 +136,7 @@ func TestMixedChunksIndependent(t *testing.T) {
 func TestBF16PrecisionCloseToExact(t *testing.T) {
 	ex, g := loadGolden(t, "e_head", Exact)
 	bf, _ := loadGolden(t, "e_head", BF16)
-	V, T := ex.Config.VocabSize, 128
-	a, b := make([]float32, T*V), make([]float32, T*V)
-	c1, _ := ex.NewCache(1, T)
-	c2, _ := bf.NewCache(1, T)
-	ex.Forward(c1, []Chunk{{0, g.Tokens[:T]}}, a, true)
-	bf.Forward(c2, []Chunk{{0, g.Tokens[:T]}}, b, true)
+	a, b := allLogits(t, ex, g.Tokens[:128]), allLogits(t, bf, g.Tokens[:128])
 	if d := maxDiff(a, b); d > 0.1 || d == 0 {
 		t.Fatalf("bf16 vs exact logits differ by %.3g, want (0, 0.1]", d)
 	}
@@ -353,4 +341,19 @@ func TestForwardRowsAtDifferentPositions(t *testing.T) {
 	if big.RowLen(0) != 6 || big.RowLen(1) != 17 || big.RowLen(2) != 10 {
 		t.Fatalf("row lengths %d %d %d, want 6 17 10", big.RowLen(0), big.RowLen(1), big.RowLen(2))
 	}
+}
+
+// allLogits runs toks through a fresh cache and returns the logits of every
+// position, [len(toks)][vocab].
+func allLogits(t *testing.T, m *Model, toks []int) []float32 {
+	t.Helper()
+	c, err := m.NewCache(1, len(toks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(toks)*m.Config.VocabSize)
+	if err := m.Forward(c, []Chunk{{0, toks}}, out, true); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

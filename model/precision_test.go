@@ -46,27 +46,13 @@ func testPrecisionFidelity(t *testing.T, isa string, prec Precision, dir string,
 		}
 		defer m.Close()
 		T, V := len(g.Tokens), m.Config.VocabSize
-		c, err := m.NewCache(1, T)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logits := make([]float32, T*V)
-		if err := m.Forward(c, []Chunk{{0, g.Tokens}}, logits, true); err != nil {
-			t.Fatal(err)
-		}
+		logits := allLogits(t, m, g.Tokens)
 		ref, err := Load(g.Path(dir), Options{Precision: Exact, Overrides: overridesOf(t, g)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer ref.Close()
-		rc, err := ref.NewCache(1, T)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exact := make([]float32, T*V)
-		if err := ref.Forward(rc, []Chunk{{0, g.Tokens}}, exact, true); err != nil {
-			t.Fatal(err)
-		}
+		exact := allLogits(t, ref, g.Tokens)
 		bound := precisionBound[prec]
 		golden := 0.0 // worst against the golden rows
 		for k, want := range g.LogitsRows {
